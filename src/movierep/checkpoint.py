@@ -1,0 +1,150 @@
+"""Checkpoints: a folder a user can open, written atomically, read without unpickling.
+
+Layout::
+
+    ckpt/
+      config.json            {"arch", "model_kwargs", "run_config", "step", "movierep_version"}
+      model.safetensors      the exported model (what load_pretrained returns)
+      objective.safetensors  the whole training objective (heads, queues, momentum encoders)
+      trainer_state.pt       optimizer / step / RNG, read with torch.load(weights_only=True)
+
+The folder is first written as ``.<name>.tmp-XXXX`` beside its final place and then
+renamed, so a crash never leaves a half checkpoint that looks whole (the same idea as
+writing a file to a temp name and renaming it).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from movierep import __version__
+from movierep.errors import UserError
+
+CONFIG = "config.json"
+MODEL = "model.safetensors"
+OBJECTIVE = "objective.safetensors"
+TRAINER_STATE = "trainer_state.pt"
+
+
+def _tensors(module: nn.Module) -> dict[str, torch.Tensor]:
+    """State dict as contiguous CPU tensors, shared storage broken (safetensors requires it)."""
+    return {k: v.detach().cpu().contiguous().clone() for k, v in module.state_dict().items()}
+
+
+def save_checkpoint(
+    path: str | Path,
+    model: nn.Module,
+    arch: str,
+    model_kwargs: dict[str, Any],
+    *,
+    run_config: dict[str, Any] | None = None,
+    objective: nn.Module | None = None,
+    trainer_state: dict[str, Any] | None = None,
+    step: int = 0,
+) -> Path:
+    """Write a checkpoint folder atomically (replacing an older one at ``path``).
+
+    Args:
+        path: the checkpoint folder.
+        model: the exported module, rebuilt by ``ARCHS[arch](**model_kwargs)``.
+        arch: architecture name in :data:`movierep.models.factory.ARCHS`.
+        model_kwargs: constructor arguments of ``model`` (plain JSON values).
+        run_config: the resolved run config (as a dict) that produced it.
+        objective: the whole training objective, for resuming.
+        trainer_state: optimizer state, step, RNG states (tensors and plain values only).
+        step: training step reached.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
+    try:
+        meta = {
+            "arch": arch,
+            "model_kwargs": model_kwargs,
+            "run_config": run_config or {},
+            "step": step,
+            "movierep_version": __version__,
+        }
+        (tmp / CONFIG).write_text(json.dumps(meta, indent=2) + "\n")
+        save_file(_tensors(model), str(tmp / MODEL))
+        if objective is not None:
+            save_file(_tensors(objective), str(tmp / OBJECTIVE))
+        if trainer_state is not None:
+            torch.save(trainer_state, tmp / TRAINER_STATE)
+        old = path.with_name(f".{path.name}.old")
+        if path.exists():
+            shutil.rmtree(old, ignore_errors=True)
+            path.rename(old)
+        tmp.rename(path)
+        shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return path
+
+
+def read_config(path: str | Path) -> dict[str, Any]:
+    """Read a checkpoint's ``config.json``; a missing or broken folder is a UserError."""
+    path = Path(path)
+    cfg_path = path / CONFIG
+    if not path.is_dir() or not cfg_path.is_file() or not (path / MODEL).is_file():
+        raise UserError(f"{path}: not a movierep checkpoint (needs {CONFIG} and {MODEL})")
+    try:
+        meta: dict[str, Any] = json.loads(cfg_path.read_text())
+    except json.JSONDecodeError as err:
+        raise UserError(f"{cfg_path}: not valid JSON ({err})") from None
+    if "arch" not in meta or "model_kwargs" not in meta:
+        raise UserError(f"{cfg_path}: missing 'arch' or 'model_kwargs'")
+    return meta
+
+
+def load_state(module: nn.Module, file: str | Path, *, strict: bool = True) -> None:
+    """Load a safetensors state dict into ``module``, naming the file on a mismatch."""
+    try:
+        state = load_file(str(file))
+    except Exception as err:
+        raise UserError(f"{file}: unreadable safetensors file ({err})") from None
+    try:
+        missing, unexpected = module.load_state_dict(state, strict=False)
+    except RuntimeError as err:
+        detail = str(err).split("\n\t")[1] if "\n\t" in str(err) else str(err)
+        raise UserError(f"{file}: weights do not match the architecture ({detail})") from None
+    if strict and (missing or unexpected):
+        raise UserError(
+            f"{file}: weights do not match the architecture "
+            f"(missing {list(missing)[:3]}, unexpected {list(unexpected)[:3]})"
+        )
+
+
+def load_pretrained(path: str | Path, map_location: str | torch.device = "cpu") -> nn.Module:
+    """Rebuild the exported model of a checkpoint folder and load its weights.
+
+    Returns:
+        The model in eval mode on ``map_location``.
+    """
+    from movierep.models.factory import ARCHS
+
+    meta = read_config(path)
+    arch = meta["arch"]
+    if arch not in ARCHS:
+        raise UserError(f"{path}: unknown architecture {arch!r}; known: {', '.join(sorted(ARCHS))}")
+    model = ARCHS[arch](**meta["model_kwargs"])
+    load_state(model, Path(path) / MODEL)
+    return model.to(map_location).eval()
+
+
+def load_trainer_state(path: str | Path) -> dict[str, Any] | None:
+    """Read ``trainer_state.pt`` with ``weights_only=True`` (never unpickles code)."""
+    file = Path(path) / TRAINER_STATE
+    if not file.is_file():
+        return None
+    state: dict[str, Any] = torch.load(file, map_location="cpu", weights_only=True)
+    return state

@@ -1,0 +1,302 @@
+"""THE training loop: every pretraining objective in movierep trains through :func:`fit`.
+
+Launch recipes (the same code path in both)::
+
+    python -m movierep train backbone --method cvrl --profile cpu ...            # 1 process
+    torchrun --standalone --nproc_per_node=8 -m movierep train backbone ...       # DDP (NCCL)
+    torchrun --nnodes=2 --nproc_per_node=8 --rdzv_endpoint=HOST:PORT -m movierep ...
+
+The loop knows nothing of any method. An *objective* is an ``nn.Module`` whose
+``forward(batch)`` returns a dict with a scalar ``"loss"`` (and any other scalars to log);
+it owns every trainable part and buffer (queues, momentum encoders) and may update buffers
+inside ``forward`` under ``torch.no_grad()``. The loop owns the device, the DDP wrapper,
+bf16 autocast on CUDA, the optimiser and learning-rate schedule, gradient clipping, the
+NaN stop, checkpoints and resume, progress, and ``metrics.jsonl`` / ``summary.md``.
+``batch_size`` is per process; the global batch is ``batch_size * world_size`` and is
+logged.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+
+from movierep import checkpoint, dist
+from movierep.runlog import MetricsLogger, progress, write_summary
+from movierep.train.lars import LARS
+from movierep.train.schedules import warmup_constant, warmup_cosine
+
+Batch = dict[str, Any]
+Export = Callable[[], tuple[nn.Module, str, dict[str, Any]]]
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Optimisation settings shared by every objective (defaults: a generic AdamW run).
+
+    Attributes:
+        steps: total optimisation steps.
+        batch_size: clips / sequences per process and step.
+        lr: peak learning rate (after warm-up).
+        weight_decay: decoupled (AdamW) or L2 (SGD/LARS) weight decay.
+        optimizer: ``adamw``, ``sgd`` or ``lars`` (CVRL).
+        momentum: SGD / LARS momentum.
+        warmup_steps: linear warm-up steps.
+        schedule: ``cosine`` (to 0 after warm-up) or ``constant``.
+        grad_clip: max global gradient norm, or None.
+        bf16: bf16 autocast on CUDA (ignored on CPU).
+        log_every: steps between metrics records.
+        ckpt_every: steps between checkpoints (one more at the end).
+        seed: seed of initialisation and sampling.
+        num_workers: DataLoader workers.
+        device: ``auto``, ``cpu``, ``cuda``...
+    """
+
+    steps: int = 1000
+    batch_size: int = 64
+    lr: float = 1e-3
+    weight_decay: float = 0.05
+    optimizer: Literal["adamw", "sgd", "lars"] = "adamw"
+    momentum: float = 0.9
+    warmup_steps: int = 0
+    schedule: Literal["cosine", "constant"] = "cosine"
+    grad_clip: float | None = None
+    bf16: bool = True
+    log_every: int = 10
+    ckpt_every: int = 500
+    seed: int = 0
+    num_workers: int = 0
+    device: str = "auto"
+
+
+@dataclass
+class FitResult:
+    """What :func:`fit` returns: the final step, the last logged scalars, the checkpoint."""
+
+    step: int
+    metrics: dict[str, float] = field(default_factory=dict)
+    checkpoint: Path | None = None
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and torch (CPU and CUDA) so CPU runs are reproducible."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)  # noqa: NPY002 (seeds code that uses the global RNG)
+    torch.manual_seed(seed)
+
+
+def param_groups(module: nn.Module, weight_decay: float) -> list[dict[str, Any]]:
+    """Split parameters: weights decay; biases, norms and embeddings of size 1-D do not.
+
+    The no-decay group is also excluded from LARS adaptation (SimCLR/CVRL practice).
+    """
+    decay: list[nn.Parameter] = []
+    no_decay: list[nn.Parameter] = []
+    for _, p in module.named_parameters():
+        if not p.requires_grad:
+            continue
+        (decay if p.ndim > 1 else no_decay).append(p)
+    return [
+        {"params": decay, "weight_decay": weight_decay},
+        {"params": no_decay, "weight_decay": 0.0, "lars_exclude": True},
+    ]
+
+
+def build_optimizer(module: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
+    """The optimiser named by ``cfg.optimizer`` over :func:`param_groups`."""
+    groups = param_groups(module, cfg.weight_decay)
+    if cfg.optimizer == "adamw":
+        for g in groups:
+            g.pop("lars_exclude", None)
+        return torch.optim.AdamW(groups, lr=cfg.lr)
+    if cfg.optimizer == "sgd":
+        for g in groups:
+            g.pop("lars_exclude", None)
+        return torch.optim.SGD(groups, lr=cfg.lr, momentum=cfg.momentum)
+    return LARS(groups, lr=cfg.lr, momentum=cfg.momentum)
+
+
+def lr_schedule(cfg: TrainConfig) -> np.ndarray:
+    """Learning rate for every step (steps,)."""
+    if cfg.schedule == "cosine":
+        return warmup_cosine(cfg.lr, cfg.steps, warmup_steps=cfg.warmup_steps)
+    return warmup_constant(cfg.lr, cfg.steps, warmup_steps=cfg.warmup_steps)
+
+
+def _to_device(batch: Batch, device: torch.device) -> Batch:
+    return {
+        k: v.to(device, non_blocking=True) if isinstance(v, torch.Tensor) else v
+        for k, v in batch.items()
+    }
+
+
+def _batches(data: Iterable[Batch], start_epoch: int) -> Iterator[tuple[int, Batch]]:
+    """Cycle ``data`` forever, calling ``set_epoch`` on its sampler/dataset at each pass."""
+    epoch = start_epoch
+    while True:
+        for holder in (getattr(data, "sampler", None), getattr(data, "dataset", None), data):
+            if holder is not None and hasattr(holder, "set_epoch"):
+                holder.set_epoch(epoch)
+        empty = True
+        for batch in data:
+            empty = False
+            yield epoch, batch
+        if empty:
+            raise ValueError("the training data yielded no batch")
+        epoch += 1
+
+
+def _trainer_state(optimizer: torch.optim.Optimizer, step: int, epoch: int) -> dict[str, Any]:
+    return {
+        "optimizer": optimizer.state_dict(),
+        "step": step,
+        "epoch": epoch,
+        "torch_rng": torch.get_rng_state(),
+    }
+
+
+def _save(
+    path: Path,
+    objective: nn.Module,
+    export: Export,
+    optimizer: torch.optim.Optimizer,
+    step: int,
+    epoch: int,
+    run_config: dict[str, Any],
+) -> Path:
+    model, arch, kwargs = export()
+    return checkpoint.save_checkpoint(
+        path,
+        model,
+        arch,
+        kwargs,
+        run_config=run_config,
+        objective=objective,
+        trainer_state=_trainer_state(optimizer, step, epoch),
+        step=step,
+    )
+
+
+def fit(
+    objective: nn.Module,
+    data: Iterable[Batch],
+    cfg: TrainConfig,
+    out_dir: str | Path,
+    *,
+    export: Export,
+    run_config: dict[str, Any] | None = None,
+    resume: bool = True,
+    title: str = "training run",
+) -> FitResult:
+    """Train ``objective`` on ``data`` for ``cfg.steps`` steps, checkpointing into ``out_dir``.
+
+    Args:
+        objective: module whose ``forward(batch)`` returns ``{"loss": scalar, ...}``.
+        data: iterable of batches (dicts of CPU tensors), e.g. a DataLoader; cycled.
+        cfg: optimisation settings.
+        out_dir: run folder; checkpoints go to ``out_dir/last``.
+        export: returns ``(model, arch, model_kwargs)``, the module saved as the
+            pretrained model (``model.safetensors``) of each checkpoint.
+        run_config: the resolved run config (dict) stored in every checkpoint.
+        resume: continue from ``out_dir/last`` when it holds a trainer state.
+        title: heading of ``summary.md``.
+
+    Returns:
+        A :class:`FitResult` with the final step, last logged metrics and checkpoint path.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    device = dist.device(cfg.device)
+    objective.to(device)
+    optimizer = build_optimizer(objective, cfg)
+    start, start_epoch = 0, 0
+    last = out / "last"
+    if resume and (last / checkpoint.OBJECTIVE).is_file():
+        checkpoint.load_state(objective, last / checkpoint.OBJECTIVE)
+        state = checkpoint.load_trainer_state(last)
+        if state is not None:
+            optimizer.load_state_dict(state["optimizer"])
+            start, start_epoch = int(state["step"]), int(state["epoch"]) + 1
+            torch.set_rng_state(state["torch_rng"])
+    model: nn.Module = objective
+    if dist.world_size() > 1:
+        ids = [device.index] if device.type == "cuda" else None
+        model = DistributedDataParallel(objective, device_ids=ids)
+    lrs = lr_schedule(cfg)
+    logger = MetricsLogger(out)
+    use_bf16 = cfg.bf16 and device.type == "cuda"
+    result = FitResult(step=start)
+    if start >= cfg.steps:
+        result.checkpoint = last
+        return result
+    batches = _batches(data, start_epoch)
+    epoch = start_epoch
+    global_batch = cfg.batch_size * dist.world_size()
+    tic, seen = time.monotonic(), 0
+    model.train()
+    for step in progress(range(start, cfg.steps), desc=title, total=cfg.steps - start):
+        epoch, batch = next(batches)
+        batch = _to_device(batch, device)
+        for group in optimizer.param_groups:
+            group["lr"] = float(lrs[step])
+        with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=use_bf16):
+            outputs = model(batch)
+        loss = outputs["loss"]
+        if not torch.isfinite(loss):
+            raise FloatingPointError(f"loss is {loss.item()} at step {step}; stopping")
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        grad_norm = None
+        if cfg.grad_clip is not None:
+            grad_norm = nn.utils.clip_grad_norm_(objective.parameters(), cfg.grad_clip)
+        optimizer.step()
+        seen += global_batch
+        done = step + 1
+        if done % cfg.log_every == 0 or done == cfg.steps:
+            scalars = {
+                k: float(dist.all_reduce_mean(v.detach().float()))
+                for k, v in outputs.items()
+                if isinstance(v, torch.Tensor) and v.numel() == 1
+            }
+            scalars["lr"] = float(lrs[step])
+            if grad_norm is not None:
+                scalars["grad_norm"] = float(grad_norm)
+            elapsed = time.monotonic() - tic
+            scalars["samples_per_s"] = seen / max(elapsed, 1e-9)
+            logger.log(done, **scalars)
+            result.metrics = scalars
+        if done % cfg.ckpt_every == 0 and done < cfg.steps:
+            if dist.is_main():
+                _save(last, objective, export, optimizer, done, epoch, run_config or {})
+            dist.barrier()
+    if dist.is_main():
+        result.checkpoint = _save(
+            last, objective, export, optimizer, cfg.steps, epoch, run_config or {}
+        )
+        write_summary(
+            out,
+            title,
+            {
+                "steps": cfg.steps,
+                "global batch": global_batch,
+                "processes": dist.world_size(),
+                "device": str(device),
+                **{k: v for k, v in result.metrics.items() if math.isfinite(v)},
+                "checkpoint": str(result.checkpoint),
+            },
+        )
+    dist.barrier()
+    result.step = cfg.steps
+    result.history = logger.history
+    return result
