@@ -30,12 +30,20 @@ def test_save_and_load_pretrained_round_trip(tmp_path: Path) -> None:
     model.fc(torch.ones(1, 5)).sum().backward()
     opt.step()
     path = save_checkpoint(
-        tmp_path / "ck", model, "tiny_test", {"dim": 5},
-        run_config={"a": 1}, objective=model, trainer_state={"optimizer": opt.state_dict(), "step": 7},
+        tmp_path / "ck",
+        model,
+        "tiny_test",
+        {"dim": 5},
+        run_config={"a": 1},
+        objective=model,
+        trainer_state={"optimizer": opt.state_dict(), "step": 7},
         step=7,
     )
     assert sorted(p.name for p in path.iterdir()) == [
-        "config.json", "model.safetensors", "objective.safetensors", "trainer_state.pt"
+        "config.json",
+        "model.safetensors",
+        "objective.safetensors",
+        "trainer_state.pt",
     ]
     loaded = load_pretrained(path)
     assert isinstance(loaded, Tiny) and not loaded.training

@@ -54,7 +54,7 @@ def test_layers_apply_in_order(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("sets", "message"),
     [
-        (["model.widht=3"], "unknown key 'model.widht'"),
+        (["model.widht=3"], r"unknown key 'model\.widht'"),
         (["opt.lr=fast"], "expects float"),
         (["opt.optimizer=adam"], "expects"),
         (["opt.lr=1", "opt.lr=2"], "given twice"),
@@ -73,7 +73,7 @@ def test_unknown_profile_and_bad_file(tmp_path: Path) -> None:
         build(Run, PROFILES, "gpu")
     bad = tmp_path / "bad.yaml"
     bad.write_text("model: [unclosed")
-    with pytest.raises(UserError, match="bad.yaml: not valid YAML"):
+    with pytest.raises(UserError, match=r"bad\.yaml: not valid YAML"):
         build(Run, PROFILES, "paper", bad)
 
 

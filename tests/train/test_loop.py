@@ -54,8 +54,15 @@ def _register(monkeypatch: pytest.MonkeyPatch) -> None:
 def _run(out: Path, steps: int, ckpt_every: int = 100) -> list[float]:
     seed_everything(3)
     obj = Regress()
-    cfg = TrainConfig(steps=steps, batch_size=8, lr=0.1, optimizer="adamw", log_every=1,
-                      ckpt_every=ckpt_every, warmup_steps=2)
+    cfg = TrainConfig(
+        steps=steps,
+        batch_size=8,
+        lr=0.1,
+        optimizer="adamw",
+        log_every=1,
+        ckpt_every=ckpt_every,
+        warmup_steps=2,
+    )
     fit(obj, Data(), cfg, out, export=lambda: (obj.net, "regress_net", {}))
     return [r["loss"] for r in map(json.loads, (out / "metrics.jsonl").read_text().splitlines())]
 
@@ -77,7 +84,13 @@ def test_resume_after_a_crash_continues_the_exact_curve(tmp_path: Path) -> None:
     seed_everything(3)
     obj = Regress()
     with pytest.raises(RuntimeError, match="simulated crash"):  # dies in step 8; ckpt at 6
-        fit(obj, Data(crash_after=7), cfg, tmp_path / "part", export=lambda: (obj.net, "regress_net", {}))
+        fit(
+            obj,
+            Data(crash_after=7),
+            cfg,
+            tmp_path / "part",
+            export=lambda: (obj.net, "regress_net", {}),
+        )
     seed_everything(99)  # a restart in a new process: nothing but the checkpoint carries over
     obj = Regress()
     fit(obj, Data(), cfg, tmp_path / "part", export=lambda: (obj.net, "regress_net", {}))
@@ -99,4 +112,6 @@ def test_non_finite_loss_stops_the_run(tmp_path: Path) -> None:
 
     obj = Bad()
     with pytest.raises(FloatingPointError, match="step 0"):
-        fit(obj, Data(), TrainConfig(steps=3), tmp_path, export=lambda: (obj.net, "regress_net", {}))
+        fit(
+            obj, Data(), TrainConfig(steps=3), tmp_path, export=lambda: (obj.net, "regress_net", {})
+        )
