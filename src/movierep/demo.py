@@ -5,7 +5,7 @@ Stages, each a ``movierep`` command whose output a user can open (``OUT/<stage>/
 1. ``corpus``      generate the synthetic movies, ground truth and benchmark exports
 2. ``shots``       shot detection (TransNetV2) + keyframes over the catalog
 3. ``events``      consecutive 2 s events over the catalog
-4. ``backbone``    CVRL pretraining of Slow-D on the movies (level 1)
+4. ``backbone``    CVRL pretraining of Slow-D on the action clips and the movies (level 1)
 5. ``features``    event features from the pretrained and from a randomly initialised backbone
 6. ``txe``         TxE pretraining with event mask prediction (level 2)
 7. ``context``     contextual event features from the pretrained and an untrained TxE

@@ -42,8 +42,12 @@ class FeatureQueue(nn.Module):
         self.register_buffer("filled", torch.zeros((), dtype=torch.long))
 
     def negatives(self) -> torch.Tensor:
-        """The valid stored features (min(seen, K), D), in no particular order."""
-        return self.features[: int(self.filled)]
+        """A copy of the valid stored features (min(seen, K), D), in no particular order.
+
+        A copy, so a loss may use it and :meth:`enqueue` may overwrite the buffer in the
+        same forward pass without breaking backward.
+        """
+        return self.features[: int(self.filled)].clone()
 
     @torch.no_grad()
     def enqueue(self, x: torch.Tensor, *, gather_distributed: bool = True) -> None:

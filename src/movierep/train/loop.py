@@ -157,13 +157,27 @@ def _batches(data: Iterable[Batch], start_epoch: int) -> Iterator[tuple[int, Bat
         epoch += 1
 
 
-def _trainer_state(optimizer: torch.optim.Optimizer, step: int, epoch: int) -> dict[str, Any]:
-    return {
-        "optimizer": optimizer.state_dict(),
-        "step": step,
-        "epoch": epoch,
-        "torch_rng": torch.get_rng_state(),
-    }
+def _trainer_state(
+    optimizer: torch.optim.Optimizer, step: int, epoch: int, rng: torch.Tensor
+) -> dict[str, Any]:
+    return {"optimizer": optimizer.state_dict(), "step": step, "epoch": epoch, "torch_rng": rng}
+
+
+def _gathered_rng() -> torch.Tensor:
+    """Every rank's CPU RNG state, (world_size, S) uint8 (collective: call on all ranks)."""
+    state = torch.get_rng_state().unsqueeze(0)
+    return dist.all_gather(state) if dist.world_size() > 1 else state
+
+
+def _restore_rng(saved: torch.Tensor) -> None:
+    """Restore this rank's RNG state (a resumed job with another world size reseeds by rank)."""
+    if saved.ndim == 1:  # a single state
+        saved = saved.unsqueeze(0)
+    if saved.shape[0] == dist.world_size():
+        torch.set_rng_state(saved[dist.rank()].contiguous())
+    else:
+        torch.set_rng_state(saved[0].contiguous())
+        torch.manual_seed(int(torch.randint(2**31, ())) + dist.rank())
 
 
 def _save(
@@ -174,6 +188,7 @@ def _save(
     step: int,
     epoch: int,
     run_config: dict[str, Any],
+    rng: torch.Tensor,
 ) -> Path:
     model, arch, kwargs = export()
     return checkpoint.save_checkpoint(
@@ -183,7 +198,7 @@ def _save(
         kwargs,
         run_config=run_config,
         objective=objective,
-        trainer_state=_trainer_state(optimizer, step, epoch),
+        trainer_state=_trainer_state(optimizer, step, epoch, rng),
         step=step,
     )
 
@@ -228,7 +243,7 @@ def fit(
         if state is not None:
             optimizer.load_state_dict(state["optimizer"])
             start, start_epoch = int(state["step"]), int(state["epoch"]) + 1
-            torch.set_rng_state(state["torch_rng"])
+            _restore_rng(state["torch_rng"])
     model: nn.Module = objective
     if dist.world_size() > 1:
         ids = [device.index] if device.type == "cuda" else None
@@ -277,12 +292,14 @@ def fit(
             logger.log(done, **scalars)
             result.metrics = scalars
         if done % cfg.ckpt_every == 0 and done < cfg.steps:
+            rng = _gathered_rng()
             if dist.is_main():
-                _save(last, objective, export, optimizer, done, epoch, run_config or {})
+                _save(last, objective, export, optimizer, done, epoch, run_config or {}, rng)
             dist.barrier()
+    rng = _gathered_rng()
     if dist.is_main():
         result.checkpoint = _save(
-            last, objective, export, optimizer, cfg.steps, epoch, run_config or {}
+            last, objective, export, optimizer, cfg.steps, epoch, run_config or {}, rng
         )
         write_summary(
             out,

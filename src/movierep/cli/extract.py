@@ -1,0 +1,135 @@
+"""``movierep extract``: run a frozen encoder over stage outputs and write feature tables.
+
+``extract events`` writes one backbone feature per 2 s event (Hierarchical-SSL §3.1:
+the clip features ``v_t`` that the contextualizer and the downstream heads read).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import pyarrow as pa
+
+from movierep import dist, tables
+from movierep.errors import UserError
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``extract`` and its ``events`` command."""
+    parser = sub.add_parser(
+        "extract",
+        help="extract features with a frozen encoder (event features from a backbone)",
+        description=__doc__.split("\n\n")[0] if __doc__ else None,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    kinds = parser.add_subparsers(dest="kind", metavar="KIND", required=True)
+    events = kinds.add_parser(
+        "events",
+        help="one backbone feature per 2 s event (Parquet)",
+        description=(
+            "Run a backbone checkpoint over 2 s events and write event_features Parquet "
+            "(movie_id, event_index, start_time, end_time, feature). Resumable: rerun the same "
+            "command to finish an interrupted run; under torchrun, videos are shared out."
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=(
+            "examples:\n"
+            "  movierep extract events --backbone runs/cvrl/last --corpus corpus "
+            "--out runs/feats/events.parquet\n"
+            "  movierep extract events --backbone runs/cvrl/last --events runs/events.parquet "
+            "--out feats.parquet\n"
+            "  movierep extract events --backbone runs/cvrl/last --videos a.mp4 b.mp4 "
+            "--out feats.parquet\n"
+            "  movierep extract events --backbone runs/cvrl/last --corpus corpus "
+            "--contextualizer runs/txe/last --out feats.parquet"
+        ),
+    )
+    events.add_argument("--backbone", type=Path, required=True, metavar="CKPT")
+    where = events.add_mutually_exclusive_group(required=True)
+    where.add_argument("--events", type=Path, help="events table (movierep events)")
+    where.add_argument("--corpus", type=Path, help="corpus folder: its annotated events")
+    where.add_argument("--videos", type=Path, nargs="+", help="video files: 2 s windows")
+    events.add_argument("--split", default=None, help="with --corpus: only this catalog split")
+    events.add_argument("--out", type=Path, required=True, help="features Parquet file")
+    events.add_argument("--batch-size", type=int, default=16, help="clips per forward pass")
+    events.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N")
+    events.add_argument("--shard", default=None, metavar="I/N", help="run every N-th video only")
+    events.add_argument("--num-frames", type=int, default=None, help="default: from the checkpoint")
+    events.add_argument(
+        "--frame-stride", type=int, default=None, help="default: from the checkpoint"
+    )
+    events.add_argument("--crop-size", type=int, default=None, help="default: from the checkpoint")
+    events.add_argument(
+        "--contextualizer",
+        type=Path,
+        default=None,
+        metavar="CKPT",
+        help="TxE checkpoint (movierep train contextualizer): also write context_feature",
+    )
+    events.set_defaults(func=run_events)
+
+
+def run_events(args: argparse.Namespace) -> int:
+    """Extract event features; see ``movierep extract events --help``."""
+    from dataclasses import replace
+
+    from movierep.checkpoint import load_pretrained
+    from movierep.features.extract import (
+        clip_spec_from_checkpoint,
+        events_from_corpus,
+        events_from_videos,
+        extract_event_features,
+    )
+    from movierep.jobs import parse_shard
+
+    spec = clip_spec_from_checkpoint(args.backbone)
+    overrides = {
+        "num_frames": args.num_frames,
+        "frame_stride": args.frame_stride,
+        "crop_size": args.crop_size,
+    }
+    spec = replace(spec, **{k: v for k, v in overrides.items() if v is not None})
+    if args.batch_size < 1:
+        raise UserError(f"--batch-size must be positive, got {args.batch_size}")
+    events: pa.Table
+    if args.events is not None:
+        events, source = tables.read_table(args.events), args.events
+    elif args.corpus is not None:
+        events, source = events_from_corpus(args.corpus, split=args.split), args.corpus
+    else:
+        missing = [p for p in args.videos if not p.is_file()]
+        if missing:
+            raise UserError(f"{missing[0]}: video file not found")
+        events, source = events_from_videos(args.videos), args.videos[0]
+    if args.contextualizer is not None:
+        from movierep.checkpoint import read_config
+
+        read_config(args.contextualizer)  # a bad checkpoint fails before the long extraction
+    dist.init_from_env()
+    try:
+        device = dist.device(args.device)
+        backbone = load_pretrained(args.backbone, map_location=device)
+        out = extract_event_features(
+            backbone,
+            events,
+            args.out,
+            spec,
+            batch_size=args.batch_size,
+            device=device,
+            source=source,
+            shard=parse_shard(args.shard) if args.shard else None,
+        )
+        if args.contextualizer is not None and dist.is_main():
+            from movierep.features.contextualize import contextualize
+
+            table = contextualize(tables.read_table(out), args.contextualizer, device, source=out)
+            tables.write_table(out, table)
+        if dist.is_main() and out.is_file():
+            n = tables.read_table(out, columns=["event_index"]).num_rows
+            print(f"wrote {n} event features ({spec.num_frames}x{spec.frame_stride}) to {out}")
+        elif dist.is_main():
+            print(f"shard done; {out} is merged when every shard has finished")
+    finally:
+        dist.destroy()
+    return 0

@@ -1,0 +1,293 @@
+"""Clip datasets for backbone training: CVRL positive pairs and labelled clips.
+
+A *clip* is ``num_frames`` frames taken ``frame_stride`` source frames apart (the paper's
+Slow-D input is 16×4: 16 frames covering 64 source frames, ≈ 2 s at 30 fps). Datasets
+index :class:`~movierep.data.sources.VideoSpan` s, are map-style (so
+``DistributedSampler`` shards them) and draw their randomness from torch's global RNG,
+which the DataLoader seeds per worker from the loop's seed.
+
+CVRL temporal sampling (Qian et al. 2021, §3.2 "Temporal augmentation"; the official
+TF implementation ``sample_ssl_sequence``): the gap ``t`` between the start times of the
+two clips of a video is drawn from the linearly decreasing density
+``P(t) ∝ M − t`` on ``[0, M]`` (their ``P(t) ∝ −t + c`` with ``c = M``), where
+``M = duration − clip_duration`` is the largest possible gap; the first start is then
+uniform on ``[0, M − t]``, the second is ``t`` later, and the order is shuffled. Nearby
+clips are favoured, distant ones still occur.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+from torch.utils.data import DataLoader, Dataset, DistributedSampler, RandomSampler
+
+from movierep import dist
+from movierep.data.augment import ClipAugment
+from movierep.data.sources import VideoSpan
+from movierep.errors import UserError
+
+ClipTransform = Callable[[Tensor], Tensor]
+"""(T, H, W, 3) uint8 frames -> (C, T, S, S) float clip."""
+
+
+@dataclass(frozen=True)
+class ClipConfig:
+    """How clips are cut and augmented; defaults are the paper's (Slow-D 16×4, 224²).
+
+    Attributes:
+        num_frames: frames per clip (T).
+        frame_stride: source frames between consecutive clip frames.
+        crop_size: spatial input size S.
+        segment_s: a catalog movie is cut into spans of this length (VidSitu clips: 10 s).
+        color_strength: CVRL's colour-jitter strength s (SimCLR's colour distortion
+            strength: brightness, contrast, saturation 0.8·s, hue 0.2·s; CVRL uses 1.0).
+        split: which split of the data to train on (``all``: every movie of a catalog;
+            self-supervised pretraining uses no labels).
+    """
+
+    num_frames: int = 16
+    frame_stride: int = 4
+    crop_size: int = 224
+    segment_s: float = 10.0
+    color_strength: float = 1.0
+    split: str = "train"
+
+
+def clip_augment(cfg: ClipConfig) -> ClipAugment:
+    """CVRL's temporally consistent augmentation at ``cfg.crop_size`` and colour strength."""
+    s = cfg.color_strength
+    return ClipAugment(
+        size=cfg.crop_size, brightness=0.8 * s, contrast=0.8 * s, saturation=0.8 * s, hue=0.2 * s
+    )
+
+
+def sample_pair_starts(
+    duration: float, clip_duration: float, generator: torch.Generator | None = None
+) -> tuple[float, float]:
+    """Sample the start times of CVRL's two clips in a video of ``duration`` seconds.
+
+    The gap ``t`` follows ``P(t) = 2(M − t)/M²`` on ``[0, M]``, ``M = duration −
+    clip_duration``, sampled by inverting its CDF ``F(t) = 1 − (1 − t/M)²``:
+    ``t = M (1 − √(1 − u))``, ``u ~ U[0, 1)``. A video shorter than one clip gives two
+    clips starting at 0 (the reader pads the end).
+
+    Returns:
+        ``(start_1, start_2)`` in seconds from the span start, in random order.
+    """
+    M = duration - clip_duration
+    if M <= 0:
+        return 0.0, 0.0
+    u = torch.rand(3, generator=generator, dtype=torch.float64).tolist()
+    gap = M * (1.0 - math.sqrt(1.0 - u[0]))
+    first = u[1] * (M - gap)
+    starts = (first, first + gap)
+    return starts if u[2] < 0.5 else (starts[1], starts[0])
+
+
+def centered_start(start: float, end: float, clip_duration: float) -> float:
+    """Start time of the clip centred on ``[start, end)`` (never before 0).
+
+    Used to read one clip per 2 s event for feature extraction: a 16×4 clip at 25 fps
+    lasts 2.56 s, so it overhangs the event equally on both sides.
+    """
+    return max(0.0, (start + end - clip_duration) / 2.0)
+
+
+def clip_duration(num_frames: int, frame_stride: int, fps: float) -> float:
+    """Seconds covered by a clip: ``num_frames · frame_stride / fps``."""
+    return num_frames * frame_stride / fps
+
+
+def read_span_clips(
+    span: VideoSpan,
+    starts_fn: Callable[[float, float], Sequence[float]],
+    num_frames: int,
+    frame_stride: int,
+) -> list[np.ndarray]:
+    """Open ``span``'s video once and read the clips whose starts ``starts_fn`` chooses.
+
+    Args:
+        span: the video span.
+        starts_fn: ``(span_duration, clip_duration) -> starts`` in seconds from the span start.
+        num_frames: T.
+        frame_stride: source frames between clip frames.
+
+    Returns:
+        One (T, H, W, 3) uint8 array per start.
+    """
+    from movierep.video.decode import open_video
+
+    with open_video(span.path, threads=1) as reader:
+        info = reader.info
+        end = span.end if span.end is not None else info.duration
+        length = clip_duration(num_frames, frame_stride, info.fps)
+        starts = starts_fn(max(0.0, end - span.start), length)
+        return [
+            np.asarray(reader.read_clip(span.start + s, num_frames, frame_stride)) for s in starts
+        ]
+
+
+class CachedFlow:
+    """Flow provider for :class:`ClipPairDataset`: optical flow of a clip, cached on disk.
+
+    The key is the file, the clip start (ms), the clip's shape and a checksum of its
+    pixels, so a clip drawn again in a later epoch reuses its flow
+    (:class:`movierep.video.flow.FlowCache`, OpenCV DIS flow).
+
+    Args:
+        root: cache folder.
+    """
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root)
+
+    def __call__(self, span: VideoSpan, start: float, frames: np.ndarray) -> np.ndarray:
+        """Flow (T−1, H, W, 2) of ``frames`` (T, H, W, 3), the clip at ``start`` in ``span``."""
+        from movierep.video.flow import FlowCache
+
+        checksum = int(frames[:, ::8, ::8].astype(np.int64).sum())
+        key = (str(span.path), round((span.start + start) * 1000), frames.shape, checksum)
+        return FlowCache(self.root).get_or_compute(key, lambda: frames)
+
+
+class ClipPairDataset(Dataset[dict[str, Tensor]]):
+    """CVRL positive pairs: two augmented clips of the same span (one item per span).
+
+    Item ``i`` holds ``view1``/``view2`` (C, T, S, S) and ``index`` (the span index). With a
+    flow provider (MoDist) it also holds ``flow1``/``flow2`` (2, T−1, S, S): the optical flow
+    of the same two clips under the same crop and flip as their RGB view
+    (:meth:`ClipAugment.apply_flow`).
+
+    Args:
+        spans: the videos.
+        augment: CVRL's temporally consistent spatial augmentation, drawn independently
+            for each view.
+        num_frames: T.
+        frame_stride: source frames between clip frames.
+        flow: ``(span, clip_start, frames (T, H, W, 3)) -> flow (T−1, H, W, 2)``, or None.
+    """
+
+    def __init__(
+        self,
+        spans: Sequence[VideoSpan],
+        augment: ClipAugment,
+        *,
+        num_frames: int = 16,
+        frame_stride: int = 4,
+        flow: Callable[[VideoSpan, float, np.ndarray], np.ndarray] | None = None,
+    ) -> None:
+        self.spans = list(spans)
+        self.augment = augment
+        self.num_frames = num_frames
+        self.frame_stride = frame_stride
+        self.flow = flow
+
+    def __len__(self) -> int:
+        return len(self.spans)
+
+    def __getitem__(self, i: int) -> dict[str, Tensor]:
+        span = self.spans[i]
+        starts: list[float] = []
+
+        def pick(duration: float, length: float) -> list[float]:
+            starts.extend(sample_pair_starts(duration, length))
+            return starts
+
+        clips = read_span_clips(span, pick, self.num_frames, self.frame_stride)
+        item = {"index": torch.tensor(i)}
+        for k, (start, frames) in enumerate(zip(starts, clips, strict=True), start=1):
+            clip = torch.from_numpy(frames)
+            params = self.augment.sample_params(torch.default_generator, *frames.shape[1:3])
+            item[f"view{k}"] = self.augment.apply(clip, params)
+            if self.flow is not None:
+                flow = torch.from_numpy(np.asarray(self.flow(span, start, frames), np.float32))
+                item[f"flow{k}"] = self.augment.apply_flow(flow, params)
+        return item
+
+
+class LabelledClipDataset(Dataset[dict[str, Tensor]]):
+    """One clip per labelled span, for the supervised baseline (the paper's "Sup" rows).
+
+    Training draws the clip start uniformly inside the span; evaluation takes the centred
+    clip. Item: ``clip`` (C, T, S, S) and ``label`` (int64).
+    """
+
+    def __init__(
+        self,
+        spans: Sequence[VideoSpan],
+        transform: ClipTransform,
+        *,
+        num_frames: int = 16,
+        frame_stride: int = 4,
+        random_start: bool = True,
+    ) -> None:
+        unlabelled = [s.video_id for s in spans if s.label < 0]
+        if unlabelled:
+            raise UserError(f"{unlabelled[0]}: a supervised dataset needs labelled spans")
+        self.spans = list(spans)
+        self.transform = transform
+        self.num_frames = num_frames
+        self.frame_stride = frame_stride
+        self.random_start = random_start
+
+    def __len__(self) -> int:
+        return len(self.spans)
+
+    def __getitem__(self, i: int) -> dict[str, Tensor]:
+        span = self.spans[i]
+
+        def pick(duration: float, length: float) -> list[float]:
+            if self.random_start:
+                return [max(0.0, duration - length) * float(torch.rand(()))]
+            return [centered_start(0.0, duration, length)]
+
+        (clip,) = read_span_clips(span, pick, self.num_frames, self.frame_stride)
+        return {"clip": self.transform(torch.from_numpy(clip)), "label": torch.tensor(span.label)}
+
+
+def clip_loader(
+    dataset: Dataset[Any],
+    *,
+    batch_size: int,
+    num_workers: int = 0,
+    seed: int = 0,
+    name: str = "data",
+) -> DataLoader[Any]:
+    """A shuffling, drop-last loader; sharded with ``DistributedSampler`` under DDP.
+
+    Dropping the last short batch keeps every contrastive batch the same size (and the
+    number of negatives fixed). ``batch_size`` is per process.
+
+    Raises:
+        UserError: when the data hold fewer items than one global batch.
+    """
+    size = len(dataset)  # type: ignore[arg-type]
+    world = dist.world_size()
+    if size < batch_size * world:
+        raise UserError(
+            f"{name}: {size} videos/spans but the global batch is {batch_size * world}; "
+            "use a smaller train.batch_size or more data"
+        )
+    sampler: DistributedSampler[Any] | RandomSampler
+    if dist.is_initialized() and world > 1:
+        sampler = DistributedSampler(dataset, shuffle=True, seed=seed, drop_last=True)
+    else:
+        sampler = RandomSampler(
+            dataset,  # type: ignore[arg-type]
+            generator=torch.Generator().manual_seed(seed),
+        )
+    return DataLoader(
+        dataset,
+        batch_size=batch_size,
+        sampler=sampler,
+        num_workers=num_workers,
+        drop_last=True,
+        persistent_workers=num_workers > 0,
+    )

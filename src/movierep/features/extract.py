@@ -1,0 +1,260 @@
+"""Event features: one backbone feature ``v_t`` per 2 s event, written as Parquet.
+
+Hierarchical-SSL (Xiao et al. §3.1): a movie is cut into consecutive 2 s events; the
+Slow-D backbone maps one 16×4 clip per event to its 2048-d feature ``v_t``; the
+contextualizer (TxE) and every downstream head read these features. This module runs a
+frozen backbone over an events table (``movie_id, event_index, start_time, end_time,
+video_path``) and writes ``event_features`` (``movie_id, event_index, start_time,
+end_time, feature``), see ``docs/contracts.md``.
+
+The clip of an event is centred on it (:func:`movierep.data.clips.centered_start`) and
+resized + centre-cropped (:func:`movierep.data.augment.eval_transform`). Events are
+batched across one video; videos are processed one at a time through
+:mod:`movierep.jobs`, so an interrupted run resumes where it stopped, work can be sharded
+over processes, and a video that fails to decode is recorded in ``failures.parquet``
+instead of stopping the run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import torch
+from torch import nn
+
+from movierep import dist, tables
+from movierep.data.clips import centered_start, clip_duration
+from movierep.errors import UserError
+
+
+@dataclass(frozen=True)
+class ClipSpec:
+    """How an event becomes a backbone input: T frames, stride, crop side S."""
+
+    num_frames: int = 16
+    frame_stride: int = 4
+    crop_size: int = 224
+
+
+def clip_spec_from_checkpoint(ckpt: str | Path) -> ClipSpec:
+    """The clip shape a backbone was trained with (``run_config.data`` of its checkpoint).
+
+    Falls back to the paper's 16×4 at 224² when the checkpoint does not record it.
+    """
+    from movierep.checkpoint import read_config
+
+    data = read_config(ckpt).get("run_config", {}).get("data", {})
+    default = ClipSpec()
+    return ClipSpec(
+        num_frames=int(data.get("num_frames", default.num_frames)),
+        frame_stride=int(data.get("frame_stride", default.frame_stride)),
+        crop_size=int(data.get("crop_size", default.crop_size)),
+    )
+
+
+@torch.no_grad()
+def video_event_features(
+    backbone: nn.Module,
+    video_path: str | Path,
+    events: Sequence[tuple[float, float]],
+    spec: ClipSpec,
+    *,
+    batch_size: int = 16,
+    device: torch.device | str = "cpu",
+) -> np.ndarray:
+    """Features of the events of one video.
+
+    Args:
+        backbone: frozen clip encoder, (B, C, T, S, S) -> (B, D), in eval mode.
+        video_path: the video.
+        events: ``(start_time, end_time)`` of each event, seconds.
+        spec: clip shape.
+        batch_size: clips per backbone call.
+        device: where the backbone runs.
+
+    Returns:
+        (N, D) float32 features, one row per event in order.
+    """
+    from movierep.data.augment import eval_transform
+    from movierep.video.decode import open_video
+
+    device = torch.device(device)
+    feats: list[np.ndarray] = []
+    with open_video(video_path, threads=1) as reader:
+        length = clip_duration(spec.num_frames, spec.frame_stride, reader.info.fps)
+        for i in range(0, len(events), batch_size):
+            clips = [
+                eval_transform(
+                    torch.from_numpy(
+                        np.asarray(
+                            reader.read_clip(
+                                centered_start(start, end, length),
+                                spec.num_frames,
+                                spec.frame_stride,
+                            )
+                        )
+                    ),
+                    spec.crop_size,
+                )
+                for start, end in events[i : i + batch_size]
+            ]
+            x = torch.stack(clips).to(device)
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
+                v = backbone(x)
+            feats.append(v.float().cpu().numpy())
+    return np.concatenate(feats) if feats else np.zeros((0, 0), np.float32)
+
+
+def event_rows_by_video(events: pa.Table, source: str | Path) -> dict[str, list[dict[str, Any]]]:
+    """Group an events table's rows by ``video_path``, each group sorted by event index."""
+    tables.require_columns(
+        events, ["movie_id", "event_index", "start_time", "end_time", "video_path"], source
+    )
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for row in events.to_pylist():
+        groups.setdefault(row["video_path"], []).append(row)
+    for rows in groups.values():
+        rows.sort(key=lambda r: r["event_index"])
+    return groups
+
+
+def features_table(rows: Sequence[dict[str, Any]], features: np.ndarray) -> pa.Table:
+    """An ``event_features`` table from event rows and their (N, D) features."""
+    if len(rows) != len(features):
+        raise ValueError(f"{len(rows)} events but {len(features)} features")
+    dim = features.shape[1]
+    return pa.table(
+        {
+            "movie_id": pa.array([r["movie_id"] for r in rows], pa.string()),
+            "event_index": pa.array([r["event_index"] for r in rows], pa.int32()),
+            "start_time": pa.array([r["start_time"] for r in rows], pa.float64()),
+            "end_time": pa.array([r["end_time"] for r in rows], pa.float64()),
+            "feature": tables.embedding_array(features),
+        },
+        schema=tables.event_features_schema(dim),
+    )
+
+
+def events_from_videos(paths: Sequence[str | Path], *, length: float = 2.0) -> pa.Table:
+    """An events table of consecutive ``length``-second windows over each video file.
+
+    The movie id is the file stem; durations come from probing each file.
+    """
+    from movierep.video.decode import probe
+    from movierep.video.events import event_windows
+
+    rows: list[dict[str, Any]] = []
+    for path in paths:
+        duration = probe(path).duration
+        for i, (start, end) in enumerate(event_windows(duration, length=length, stride=length)):
+            rows.append(
+                {
+                    "movie_id": Path(path).stem,
+                    "event_index": i,
+                    "start_time": float(start),
+                    "end_time": float(end),
+                    "video_path": str(path),
+                }
+            )
+    if not rows:
+        raise UserError(f"{paths[0] if paths else '(no videos)'}: no event fits in the video(s)")
+    return pa.Table.from_pylist(rows, schema=tables.EVENTS)
+
+
+def events_from_corpus(root: str | Path, *, split: str | None = None) -> pa.Table:
+    """The annotated events of a corpus (``truth/events.parquet``) as an events table.
+
+    Args:
+        root: corpus folder (``catalog.parquet``, ``truth/events.parquet``).
+        split: keep the movies of this catalog split (``None``: all).
+    """
+    root = Path(root)
+    catalog = tables.read_table(root / "catalog.parquet").to_pylist()
+    paths = {
+        r["movie_id"]: str(root / r["path"])
+        for r in catalog
+        if split is None or r["split"] == split
+    }
+    truth = tables.read_table(root / "truth" / "events.parquet")
+    rows = [
+        {
+            "movie_id": r["movie_id"],
+            "event_index": r["event_index"],
+            "start_time": r["start_time"],
+            "end_time": r["end_time"],
+            "video_path": paths[r["movie_id"]],
+        }
+        for r in truth.select(["movie_id", "event_index", "start_time", "end_time"]).to_pylist()
+        if r["movie_id"] in paths
+    ]
+    return pa.Table.from_pylist(rows, schema=tables.EVENTS)
+
+
+def extract_event_features(
+    backbone: nn.Module,
+    events: pa.Table,
+    out: str | Path,
+    spec: ClipSpec,
+    *,
+    batch_size: int = 16,
+    device: torch.device | str = "cpu",
+    source: str | Path = "events",
+    shard: tuple[int, int] | None = None,
+) -> Path:
+    """Run ``backbone`` over every event of ``events`` and write ``event_features`` to ``out``.
+
+    One job per video (:mod:`movierep.jobs`): each finished video is written to
+    ``<out dir>/parts/<out stem>/`` at once, so a rerun skips it (resume); under
+    ``torchrun`` (or with ``shard``) each worker takes its share of the videos. A video that
+    fails to decode is recorded in ``<out stem>.failures.parquet`` beside ``out`` and the
+    run goes on. Once every video is accounted for, the parts are merged into ``out``.
+
+    Args:
+        backbone: frozen clip encoder (B, C, T, S, S) -> (B, D).
+        events: an events table (``movie_id, event_index, start_time, end_time, video_path``).
+        out: the features Parquet file to write (``.parquet``).
+        spec: clip shape the backbone expects.
+        batch_size: clips per backbone call.
+        device: where the backbone runs.
+        source: name of the events table, for error messages.
+        shard: ``(i, n)`` to run only every n-th video (default: the torchrun rank).
+
+    Returns:
+        ``out``, written once every video has a part or a failure record (the last
+        worker to finish merges).
+    """
+    from movierep.jobs import Job, merge_parts, pending_ids, run_jobs
+
+    out = Path(out)
+    if out.suffix != ".parquet":
+        raise UserError(f"{out}: the features file must end in .parquet")
+    groups = event_rows_by_video(events, source)
+    jobs = [Job(id=rows[0]["movie_id"], path=Path(video)) for video, rows in groups.items()]
+    backbone = backbone.to(device).eval()
+
+    def work(job: Job) -> pa.Table:
+        rows = groups[str(job.path)]
+        feats = video_event_features(
+            backbone,
+            job.path,
+            [(r["start_time"], r["end_time"]) for r in rows],
+            spec,
+            batch_size=batch_size,
+            device=device,
+        )
+        return features_table(rows, feats)
+
+    stage = out.stem
+    run_jobs(jobs, work, out.parent, stage, shard)
+    if shard is None:
+        dist.barrier()
+    ids = [job.id for job in jobs]
+    if dist.is_main() and not pending_ids(out.parent, stage, ids):
+        merge_parts(out.parent, stage, ids, failures_file=f"{stage}.failures.parquet")
+    dist.barrier()
+    return out

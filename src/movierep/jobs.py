@@ -1,0 +1,295 @@
+"""Resumable, shardable "for each file" runner shared by every per-file stage.
+
+A stage (shots, events, feature extraction, ...) is a function ``work(job) -> pa.Table``
+applied to many inputs. :func:`run_jobs` runs it with these guarantees:
+
+- **Resumable.** Each finished job writes its own part file atomically,
+  ``<out>/parts/<stage>/<key>.parquet``; a rerun skips jobs whose part exists, so no finished
+  work is ever redone or lost.
+- **Failures recorded, never fatal.** A job that raises leaves
+  ``<out>/parts/<stage>/<key>.failed.json`` (path, stage, error type, message) and the run
+  goes on; a later success deletes it. ``KeyboardInterrupt`` still stops the run.
+- **Shardable.** ``shard=(i, n)`` (``--shard i/n``) or, under ``torchrun``, the process rank
+  and world size pick ``jobs[i::n]``; each worker writes only its own jobs' parts.
+- **Merged with checks.** :func:`merge_parts` concatenates the parts of the expected jobs
+  into ``<out>/<stage>.parquet`` and every failure into ``<out>/failures.parquet``, and
+  refuses when a job has neither a part nor a failure (missing) or when one job's key
+  appears twice.
+
+Example:
+    >>> jobs = [Job(id="m1", path=Path("m1.mp4"))]  # doctest: +SKIP
+    >>> report = run_jobs(jobs, lambda job: detect_shots(job.path), "runs/shots", "shots")
+    >>> table = merge_parts("runs/shots", "shots", [job.id for job in jobs])
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from movierep import dist
+from movierep.errors import UserError
+from movierep.runlog import progress
+from movierep.tables import FAILURES, read_table, write_table
+
+
+@dataclass(frozen=True)
+class Job:
+    """One unit of work: an id unique within the stage, and its input file.
+
+    Attributes:
+        id: Unique identifier (e.g. the movie id).
+        path: Input file.
+        extra: Anything else the work function needs (e.g. catalog metadata).
+    """
+
+    id: str
+    path: Path
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class JobReport:
+    """What one :func:`run_jobs` call did (on this worker).
+
+    Attributes:
+        stage: Stage name.
+        done: Ids finished in this call.
+        skipped: Ids already finished by an earlier run.
+        failed: ``(id, path, error_type, message)`` of the jobs that failed in this call.
+        shard: ``(i, n)`` this worker ran.
+    """
+
+    stage: str
+    done: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    failed: list[tuple[str, str, str, str]] = field(default_factory=list)
+    shard: tuple[int, int] = (0, 1)
+
+    def summary(self) -> str:
+        """One line: counts per outcome."""
+        i, n = self.shard
+        where = f" (shard {i}/{n})" if n > 1 else ""
+        return (
+            f"{self.stage}{where}: {len(self.done)} done, {len(self.skipped)} already done, "
+            f"{len(self.failed)} failed"
+        )
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """Parse ``"i/n"`` (0 ≤ i < n) into ``(i, n)``; a bad value is a :class:`UserError`."""
+    match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", text)
+    if not match or not 0 <= int(match[1]) < int(match[2]):
+        raise UserError(f"--shard {text!r}: expected i/n with 0 <= i < n, e.g. 0/4")
+    return int(match[1]), int(match[2])
+
+
+def current_shard(shard: tuple[int, int] | None = None) -> tuple[int, int]:
+    """The shard to run: the given one, else the torchrun rank/world size, else ``(0, 1)``."""
+    if shard is not None:
+        return shard
+    return dist.rank(), dist.world_size()
+
+
+def part_key(job_id: str) -> str:
+    """A file-name-safe key for a job id (unsafe characters replaced, plus a short hash)."""
+    safe = re.sub(r"[^A-Za-z0-9._-]", "_", job_id)
+    if safe == job_id and not job_id.startswith("."):
+        return job_id
+    return f"{safe.lstrip('.')}-{hashlib.sha1(job_id.encode()).hexdigest()[:8]}"
+
+
+def parts_dir(out_dir: str | Path, stage: str) -> Path:
+    """Folder of a stage's per-job part files."""
+    return Path(out_dir) / "parts" / stage
+
+
+def _write_json(path: Path, payload: dict[str, str]) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    with os.fdopen(fd, "w") as handle:
+        json.dump(payload, handle)
+    os.replace(tmp, path)
+
+
+def _check_unique(ids: Sequence[str], what: str) -> None:
+    seen: set[str] = set()
+    keys: dict[str, str] = {}
+    for job_id in ids:
+        if job_id in seen:
+            raise UserError(f"{what}: job id {job_id!r} appears twice")
+        key = part_key(job_id)
+        if key in keys:
+            raise UserError(f"{what}: job ids {keys[key]!r} and {job_id!r} share a part file")
+        seen.add(job_id)
+        keys[key] = job_id
+
+
+def run_jobs(
+    jobs: Sequence[Job],
+    work: Callable[[Job], pa.Table],
+    out_dir: str | Path,
+    stage: str,
+    shard: tuple[int, int] | None = None,
+    *,
+    show_progress: bool = True,
+) -> JobReport:
+    """Run ``work`` over this worker's share of ``jobs``, skipping finished ones.
+
+    Args:
+        jobs: Every job of the stage (all workers pass the same list).
+        work: Returns the job's output table; raising records a failure.
+        out_dir: Output folder of the stage.
+        stage: Stage name (``"shots"``, ``"events"``, ...).
+        shard: ``(i, n)``; ``None`` takes the torchrun rank and world size.
+        show_progress: Show a progress bar (main process only).
+
+    Returns:
+        This worker's :class:`JobReport`.
+    """
+    _check_unique([job.id for job in jobs], stage)
+    i, n = current_shard(shard)
+    folder = parts_dir(out_dir, stage)
+    folder.mkdir(parents=True, exist_ok=True)
+    report = JobReport(stage=stage, shard=(i, n))
+    mine = list(jobs)[i::n]
+    items = progress(mine, desc=stage, total=len(mine), unit="video") if show_progress else mine
+    for job in items:
+        key = part_key(job.id)
+        part, failed = folder / f"{key}.parquet", folder / f"{key}.failed.json"
+        if part.exists():
+            report.skipped.append(job.id)
+            continue
+        try:
+            table = work(job)
+        except Exception as err:  # one bad file never stops the run
+            message = " ".join(str(err).split()) or repr(err)
+            if str(job.path) not in message:
+                message = f"{job.path}: {message}"
+            record = {
+                "id": job.id,
+                "path": str(job.path),
+                "stage": stage,
+                "error_type": type(err).__name__,
+                "message": message,
+            }
+            _write_json(failed, record)
+            report.failed.append((job.id, str(job.path), type(err).__name__, message))
+            continue
+        write_table(part, table)
+        failed.unlink(missing_ok=True)
+        report.done.append(job.id)
+    return report
+
+
+def pending_ids(out_dir: str | Path, stage: str, expected_ids: Sequence[str]) -> list[str]:
+    """Ids that have neither a part nor a failure record yet."""
+    folder = parts_dir(out_dir, stage)
+    return [
+        job_id
+        for job_id in expected_ids
+        if not (folder / f"{part_key(job_id)}.parquet").exists()
+        and not (folder / f"{part_key(job_id)}.failed.json").exists()
+    ]
+
+
+def merge_parts(
+    out_dir: str | Path,
+    stage: str,
+    expected_ids: Sequence[str],
+    *,
+    id_column: str | None = "movie_id",
+    schema: pa.Schema | None = None,
+    failures_file: str | None = "failures.parquet",
+) -> pa.Table:
+    """Concatenate the parts of ``expected_ids`` into ``<out>/<stage>.parquet``.
+
+    Also writes ``<out>/failures.parquet`` (:data:`movierep.tables.FAILURES`) with every
+    failed job of the stage (an empty table when none failed).
+
+    Args:
+        out_dir: Output folder of the stage.
+        stage: Stage name.
+        expected_ids: Every job id of the stage.
+        id_column: When the part tables have this column, each part must hold only its own
+            job's id there, so no job's rows appear twice or under another job.
+        schema: Schema of an empty result when every job failed.
+        failures_file: Name of the failures table in ``out_dir``; ``None`` writes none.
+
+    Returns:
+        The merged table.
+
+    Raises:
+        UserError: A job has neither a part nor a failure record, or its rows carry a
+            different id.
+    """
+    _check_unique(list(expected_ids), stage)
+    folder = parts_dir(out_dir, stage)
+    missing = pending_ids(out_dir, stage, expected_ids)
+    if missing:
+        shown = ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else "")
+        raise UserError(
+            f"{folder}: {len(missing)} of {len(expected_ids)} jobs have no result yet "
+            f"({shown}); run the remaining shards first"
+        )
+    tables: list[pa.Table] = []
+    failures: dict[str, list[str]] = {name: [] for name in FAILURES.names}
+    for job_id in expected_ids:
+        key = part_key(job_id)
+        part = folder / f"{key}.parquet"
+        if part.exists():
+            table = read_table(part)
+            if id_column and id_column in table.column_names:
+                ids = set(table.column(id_column).to_pylist())
+                if ids - {job_id}:
+                    raise UserError(f"{part}: rows of {sorted(ids - {job_id})} in job {job_id!r}")
+            tables.append(table)
+        else:
+            record = json.loads((folder / f"{key}.failed.json").read_text())
+            for name in FAILURES.names:
+                failures[name].append(str(record[name]))
+    if tables:
+        merged = pa.concat_tables(tables, promote_options="default")
+    else:
+        merged = (schema or pa.schema([])).empty_table()
+    out = Path(out_dir)
+    write_table(out / f"{stage}.parquet", merged)
+    if failures_file is not None:
+        write_table(out / failures_file, pa.Table.from_pydict(failures, schema=FAILURES))
+    return merged
+
+
+def run_and_merge(
+    jobs: Sequence[Job],
+    work: Callable[[Job], pa.Table],
+    out_dir: str | Path,
+    stage: str,
+    shard: tuple[int, int] | None = None,
+    *,
+    id_column: str | None = "movie_id",
+    schema: pa.Schema | None = None,
+    show_progress: bool = True,
+) -> tuple[JobReport, pa.Table | None]:
+    """:func:`run_jobs`, then (once every worker is done) :func:`merge_parts` on rank 0.
+
+    Under torchrun the ranks meet at a barrier before the merge. With ``--shard i/n`` the
+    workers are independent: the worker that finds every job accounted for merges, the
+    others return ``None`` (a final run without ``--shard`` merges and finishes leftovers).
+    """
+    report = run_jobs(jobs, work, out_dir, stage, shard, show_progress=show_progress)
+    if shard is None:
+        dist.barrier()
+        if not dist.is_main():
+            return report, None
+    ids = [job.id for job in jobs]
+    if pending_ids(out_dir, stage, ids):
+        return report, None
+    return report, merge_parts(out_dir, stage, ids, id_column=id_column, schema=schema)

@@ -1,0 +1,125 @@
+"""Optical flow for MoDist's motion pathway: OpenCV DIS or Farneback, cached on disk.
+
+MoDist (Xiao, Tighe and Modolo 2021) feeds a motion network with optical flow computed
+offline from the training clips. We use classical CPU flow from OpenCV, fast enough to
+compute on the fly and cache: DIS (Kroeger et al. 2016, "Fast Optical Flow using Dense
+Inverse Search", ``cv2.DISOpticalFlow.create``, MEDIUM preset) by default, or Farneback
+(2003, ``cv2.calcOpticalFlowFarneback``). Flow is in pixels per frame with the OpenCV
+convention: ``flow[t, y, x] = (u, v)`` means the pixel at (x, y) of frame t moves to
+(x + u, y + v) in frame t + 1.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from collections.abc import Callable, Hashable
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+FLOW_METHODS = ("dis", "farneback")
+# OpenCV allocates the output when given None; DIS would use a passed array as initial flow.
+NO_INITIAL_FLOW: Any = None
+
+
+def _gray(frame: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(np.ascontiguousarray(frame), cv2.COLOR_RGB2GRAY)
+
+
+def compute_flow(frames: np.ndarray, method: str = "dis") -> np.ndarray:
+    """Dense optical flow between consecutive frames.
+
+    Args:
+        frames: RGB frames (T, H, W, 3) uint8, T >= 2.
+        method: ``"dis"`` (OpenCV DIS, MEDIUM preset) or ``"farneback"``.
+
+    Returns:
+        Flow (T-1, H, W, 2) float16 in pixels: ``[..., 0]`` = u (dx), ``[..., 1]`` = v (dy),
+        from frame t to frame t+1.
+    """
+    if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
+        raise ValueError(f"frames must be (T, H, W, 3) uint8, got {frames.shape} {frames.dtype}")
+    if frames.shape[0] < 2:
+        raise ValueError(f"optical flow needs at least 2 frames, got {frames.shape[0]}")
+    if method == "dis":
+        dis = cv2.DISOpticalFlow.create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+
+        def pair(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+            return np.asarray(dis.calc(a, b, NO_INITIAL_FLOW))
+
+    elif method == "farneback":
+
+        def pair(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+            # pyramid scale 0.5, 3 levels, window 15, 3 iterations, poly_n 5, poly_sigma 1.2
+            flow = cv2.calcOpticalFlowFarneback(a, b, NO_INITIAL_FLOW, 0.5, 3, 15, 3, 5, 1.2, 0)
+            return np.asarray(flow)
+
+    else:
+        raise ValueError(f"unknown flow method {method!r}; known: {FLOW_METHODS}")
+    gray = [_gray(f) for f in frames]
+    flow = np.stack([pair(gray[t], gray[t + 1]) for t in range(len(gray) - 1)])
+    return flow.astype(np.float16)
+
+
+class FlowCache:
+    """Disk cache of optical flow, one ``.npy`` file (float16) per clip key.
+
+    A key is any hashable value that identifies the frames exactly, e.g.
+    ``(movie_id, start_time, num_frames, stride, size)``; its ``repr`` (with the flow
+    method) is hashed into the file name, so keys must have a stable ``repr`` (str, int,
+    float, tuples of them). Files are written atomically (temporary file + ``os.replace``),
+    so concurrent data-loader workers never read a partial file.
+
+    Args:
+        root: cache folder (created if missing).
+        method: flow method passed to :func:`compute_flow`.
+
+    Attributes:
+        hits: number of lookups served from disk.
+        misses: number of lookups that computed flow.
+    """
+
+    def __init__(self, root: Path, method: str = "dis") -> None:
+        if method not in FLOW_METHODS:
+            raise ValueError(f"unknown flow method {method!r}; known: {FLOW_METHODS}")
+        self.root = Path(root)
+        self.method = method
+        self.hits = 0
+        self.misses = 0
+
+    def path(self, key: Hashable) -> Path:
+        """File that holds the flow of ``key``: ``root/<2 hex>/<sha1>.npy``."""
+        digest = hashlib.sha1(repr((self.method, key)).encode()).hexdigest()
+        return self.root / digest[:2] / f"{digest}.npy"
+
+    def get_or_compute(self, key: Hashable, frames_fn: Callable[[], np.ndarray]) -> np.ndarray:
+        """Return the cached flow of ``key``, computing and storing it on a miss.
+
+        Args:
+            key: identifies the frames (see the class docstring).
+            frames_fn: called only on a miss; returns the clip's frames (T, H, W, 3) uint8.
+
+        Returns:
+            Flow (T-1, H, W, 2) float16.
+        """
+        path = self.path(key)
+        if path.exists():
+            self.hits += 1
+            cached: np.ndarray = np.load(path)
+            return cached
+        self.misses += 1
+        flow = compute_flow(frames_fn(), method=self.method)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npy.tmp")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                np.save(f, flow)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return flow

@@ -1,0 +1,97 @@
+"""Three keyframes per shot, MovieNet style; the middle one is the shot's image.
+
+MovieNet stores ``shot_<SSSS>_img_<k>.jpg`` for k = 0, 1, 2 per shot; movierep takes them at
+the quarter points of the shot (``shared/benchmarks.md``: the corpus and readers agree on
+that, and readers use the stored frame numbers). ``img_1``, at the middle, is the single
+keyframe that shot-level encoders see (Movies2Scenes: one keyframe per shot).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+from PIL import Image
+
+from movierep.tables import KEYFRAMES
+from movierep.video.decode import open_video
+
+KEYFRAMES_PER_SHOT = 3
+SHOT_IMAGE_K = 1  # the middle keyframe is the shot's image
+
+
+def keyframe_indices(start_frame: int, end_frame: int) -> list[int]:
+    """Frames at the quarter points of ``[start_frame, end_frame)``.
+
+    ``f_k = start + ⌊(k + 1) · L / 4⌋`` for k = 0, 1, 2 with ``L = end − start``, so every
+    keyframe lies inside the shot and ``f_1`` is its middle frame.
+    """
+    length = max(end_frame - start_frame, 1)
+    return [start_frame + (k + 1) * length // 4 for k in range(KEYFRAMES_PER_SHOT)]
+
+
+def keyframe_name(shot_index: int, k: int) -> str:
+    """MovieNet's file name for keyframe ``k`` of a shot: ``shot_0012_img_1.jpg``."""
+    return f"shot_{shot_index:04d}_img_{k}.jpg"
+
+
+def write_keyframes(
+    video_path: str | Path,
+    shots: pa.Table,
+    out_dir: str | Path,
+    *,
+    height: int | None = 240,
+    quality: int = 90,
+    threads: int = 0,
+) -> pa.Table:
+    """Decode the keyframes of every shot in one pass and save them as JPEG.
+
+    Args:
+        video_path: The video the shots were detected on.
+        shots: Its shots table (``movie_id``, ``shot_index``, ``start_frame``, ``end_frame``).
+        out_dir: Folder for the images (created); files are ``shot_<SSSS>_img_<k>.jpg``.
+        height: Resize to this height keeping the aspect ratio (MovieNet's ``keyf_240p``);
+            ``None`` keeps the video's size; videos smaller than ``height`` keep their size.
+        quality: JPEG quality.
+        threads: Decoder threads.
+
+    Returns:
+        The keyframes table (:data:`movierep.tables.KEYFRAMES`), 3 rows per shot; ``path``
+        is the image's path relative to ``out_dir``.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    rows: dict[str, list[object]] = {name: [] for name in KEYFRAMES.names}
+    wanted: dict[int, list[tuple[str, int, int]]] = {}
+    for movie_id, shot_index, start, end in zip(
+        shots.column("movie_id").to_pylist(),
+        shots.column("shot_index").to_pylist(),
+        shots.column("start_frame").to_pylist(),
+        shots.column("end_frame").to_pylist(),
+        strict=True,
+    ):
+        for k, index in enumerate(keyframe_indices(start, end)):
+            wanted.setdefault(index, []).append((movie_id, shot_index, k))
+    with open_video(video_path, threads=threads) as probe:
+        info = probe.info
+    size = None
+    if height is not None and info.height > height:
+        size = (max(2, round(info.width * height / info.height / 2) * 2), height)
+    last = max(wanted) if wanted else -1
+    with open_video(video_path, size=size, threads=threads) as reader:
+        for frame in reader.frames():
+            for movie_id, shot_index, k in wanted.get(frame.index, ()):
+                name = keyframe_name(shot_index, k)
+                Image.fromarray(frame.image).save(out_dir / name, quality=quality)
+                for key, value in zip(
+                    KEYFRAMES.names,
+                    (movie_id, shot_index, k, frame.index, frame.time, name),
+                    strict=True,
+                ):
+                    rows[key].append(value)
+            if frame.index >= last:
+                break
+    table = pa.Table.from_pydict(rows, schema=KEYFRAMES)
+    order = np.lexsort((table.column("k").to_numpy(), table.column("shot_index").to_numpy()))
+    return table.take(pa.array(order))
