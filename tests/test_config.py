@@ -45,9 +45,9 @@ def test_paper_profile_is_the_defaults() -> None:
 def test_layers_apply_in_order(tmp_path: Path) -> None:
     f = tmp_path / "over.yaml"
     f.write_text(yaml.safe_dump({"model": {"width": 16}, "opt": {"lr": 0.5}}))
-    cfg = build(Run, PROFILES, "cpu", f, ["opt.lr=2", "opt.clip=1.5", "method=modist"])
+    cfg = build(Run, PROFILES, "cpu", f, ["opt.lr=2", "opt.clip=1.5e-1", "method=modist"])
     assert cfg.model == ModelCfg(width=16, depths=(1, 1, 1, 1), dropout=0.5)
-    assert cfg.opt == OptCfg(lr=2.0, optimizer="lars", clip=1.5)
+    assert cfg.opt == OptCfg(lr=2.0, optimizer="lars", clip=0.15)
     assert isinstance(cfg.opt.lr, float) and cfg.method == "modist"
 
 

@@ -230,6 +230,8 @@ def _coerce_to(hint: Any, value: Any) -> Any:
     if hint is float:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return float(value)
+        if isinstance(value, str):  # YAML 1.1 reads "5e-3" as a string
+            return float(value)
         raise TypeError(hint)
     if hint is str:
         if isinstance(value, str):
