@@ -8,7 +8,7 @@ Layout::
       objective.safetensors  the whole training objective (heads, queues, momentum encoders)
       trainer_state.pt       optimizer / step / RNG, read with torch.load(weights_only=True)
 
-The folder is first written as ``.<name>.tmp-XXXX`` beside its final place and then
+The folder is first written as ``.<name>.tmp-<random>`` beside its final place and then
 renamed, so a crash never leaves a half checkpoint that looks whole (the same idea as
 writing a file to a temp name and renaming it).
 """

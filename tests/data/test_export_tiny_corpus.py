@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from collections import Counter
 from pathlib import Path
 
@@ -13,7 +12,6 @@ import pytest
 from movierep.data import lvu as lvu_reader
 from movierep.data import movienet as movienet_reader
 from movierep.data import vidsitu as vidsitu_reader
-from movierep.data.export import export_benchmarks
 from movierep.data.export.ids import imdb_ids
 
 
@@ -22,15 +20,10 @@ def _truth(root: Path, name: str) -> list[dict]:
 
 
 @pytest.mark.slow
-def test_tiny_corpus_exports_read_back(request: pytest.FixtureRequest, tmp_path: Path) -> None:
+def test_tiny_corpus_exports_read_back(tiny_corpus: Path) -> None:
     """The generator's tiny corpus: every exported file reads back and agrees with the truth."""
-    synthetic = pytest.importorskip("movierep.data.synthetic")
-    if not hasattr(synthetic, "make_corpus"):
-        pytest.skip("the corpus generator is not there yet")
-    corpus: Path = request.getfixturevalue("tiny_corpus")
-    if not (corpus / "vidsitu").is_dir():  # a generator that leaves the export to the caller
-        corpus = Path(shutil.copytree(corpus, tmp_path / "corpus"))
-        export_benchmarks(corpus)
+    corpus = tiny_corpus
+    assert (corpus / "vidsitu").is_dir()  # make_corpus runs the export
     catalog = pq.read_table(corpus / "catalog.parquet").to_pylist()
     events = Counter(e["movie_id"] for e in _truth(corpus, "events"))
     shots = Counter(s["movie_id"] for s in _truth(corpus, "shots"))

@@ -21,13 +21,13 @@ use the official transforms (``video_data_helper.py``): ``ln(views) - 11.764...`
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from movierep.errors import UserError
+from movierep.jsonio import read_json
 
 LVU_TASKS = (
     "relationship",
@@ -190,12 +190,7 @@ def load_instance_meta(path: Path) -> dict[str, dict[int, list[Instance]]]:
         video id -> second -> instances (in file order).
     """
     path = Path(path)
-    if not path.is_file():
-        raise UserError(f"{path}: file not found")
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as err:
-        raise UserError(f"{path}: line {err.lineno}: invalid JSON ({err.msg})") from None
+    raw = read_json(path)
     if not isinstance(raw, dict):
         raise UserError(f"{path}: expected an object keyed by video id")
     out: dict[str, dict[int, list[Instance]]] = {}

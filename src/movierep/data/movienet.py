@@ -18,11 +18,11 @@ boundaries, as in LGSS and BaSSL (:attr:`MovieNetMovie.boundaries`).
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from movierep.errors import UserError
+from movierep.jsonio import read_json as _json
 
 SPLITS = ("train", "val", "test")
 
@@ -164,12 +164,3 @@ def _ints(tok: list[str], count: int, path: Path, number: int) -> list[int]:
         return [int(t) for t in tok]
     except ValueError:
         raise UserError(f"{path}: line {number}: expected integers") from None
-
-
-def _json(path: Path) -> object:
-    if not path.is_file():
-        raise UserError(f"{path}: file not found")
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as err:
-        raise UserError(f"{path}: line {err.lineno}: invalid JSON ({err.msg})") from None

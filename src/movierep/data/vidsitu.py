@@ -19,12 +19,12 @@ empty for every annotator, and every annotation has ``EvRel`` on Ev1, Ev2, Ev4, 
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from movierep.errors import UserError
+from movierep.jsonio import read_json as _read_json
 
 EVENT_KEYS = ("Ev1", "Ev2", "Ev3", "Ev4", "Ev5")
 EVREL_KEYS = ("Ev1", "Ev2", "Ev4", "Ev5")
@@ -184,15 +184,6 @@ def load_verb_vocab(root: Path) -> dict[str, int]:
     if sorted(vocab.values()) != list(range(len(vocab))):
         raise UserError(f"{path}: indices are not 0..{len(vocab) - 1}")
     return vocab
-
-
-def _read_json(path: Path) -> Any:
-    if not path.is_file():
-        raise UserError(f"{path}: file not found")
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as err:
-        raise UserError(f"{path}: line {err.lineno}: invalid JSON ({err.msg})") from None
 
 
 def _read_split(path: Path) -> list[str]:

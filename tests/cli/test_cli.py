@@ -1,0 +1,71 @@
+"""The command line: every command listed, every --help shows an example, user errors exit 2."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from movierep.cli import main
+
+COMMANDS = [
+    ["corpus", "make"],
+    ["corpus", "preview"],
+    ["shots"],
+    ["events"],
+    ["train", "backbone"],
+    ["train", "contextualizer"],
+    ["extract", "events"],
+    ["demo"],
+]
+
+
+def test_top_level_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as done:
+        main(["--help"])
+    assert done.value.code == 0
+    out = capsys.readouterr().out
+    for name in ("corpus", "shots", "events", "train", "extract", "demo"):
+        assert f"    {name}" in out
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
+def test_every_command_help_ends_with_an_example(
+    command: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit):
+        main([*command, "--help"])
+    out = capsys.readouterr().out
+    assert "example" in out
+    assert f"movierep {' '.join(command)}" in out
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["shots", "{tmp}/missing.mp4", "--out", "{tmp}/o"], "missing.mp4"),
+        (["extract", "events", "--backbone", "{tmp}", "--videos", "{tmp}/a.mp4",
+          "--out", "{tmp}/f.parquet"], "not a movierep checkpoint"),
+        (["train", "contextualizer", "--features", "{tmp}/none.parquet", "--out", "{tmp}/r"],
+         "none.parquet"),
+        (["train", "contextualizer", "--features", "{tmp}/none.parquet", "--out", "{tmp}/r",
+          "--set", "nope.x=1"], "nope"),
+        (["corpus", "preview", "{tmp}"], "not a corpus"),
+        (["demo", "--out", "{tmp}/d", "--preset", "tiny", "--seed", "x"], None),
+    ],
+)  # fmt: skip
+def test_user_errors_print_one_line_and_exit_2(
+    argv: list[str], message: str | None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = [a.format(tmp=tmp_path) for a in argv]
+    try:
+        code = main(argv)
+    except SystemExit as done:  # argparse's own errors (bad option values) also exit 2
+        code = int(done.code or 0)
+    assert code == 2
+    err = capsys.readouterr().err.strip()
+    if message is not None:
+        lines = err.splitlines()
+        assert len(lines) == 1
+        assert lines[0].startswith("movierep: error:")
+        assert message in lines[0]
