@@ -27,7 +27,7 @@ def test_structure_invariants(plans: list) -> None:
         assert script.scenes[0].start_event == 0
         assert sum(s.num_events for s in script.scenes) == len(script.events)
         for scene in script.scenes:
-            assert 1 <= len(scene.characters) <= 4
+            assert len(scene.characters) in range(1, 5)
             assert scene.num_events >= 2
             shots = [s for s in script.shots if s.scene_index == scene.index]
             assert shots[0].start_frame == scene.start_event * fpe
@@ -51,7 +51,7 @@ def test_links_follow_the_causal_rules(plans: list) -> None:
             src, dst = script.events[link.src], script.events[link.dst]
             assert (src.verb, link.relation, dst.verb) in rules
             assert link.relation in RELATIONS
-            assert 1 <= link.dst - link.src <= 2
+            assert link.dst - link.src in (1, 2)
             assert src.scene_index == dst.scene_index
             total += 1
     assert total > 40
