@@ -81,33 +81,32 @@ def video_event_features(
         (N, D) float32 features, one row per event in order.
     """
     from movierep.data.augment import eval_transform
-    from movierep.video.decode import open_video
+    from movierep.video.decode import probe
+    from movierep.video.events import iter_event_clips
 
     device = torch.device(device)
+    length = clip_duration(spec.num_frames, spec.frame_stride, probe(video_path).fps)
+    starts = np.array([centered_start(start, end, length) for start, end in events])
+    order = np.argsort(starts, kind="stable")  # one sequential decode needs increasing starts
+    clips = iter_event_clips(
+        video_path, starts[order].tolist(), spec.num_frames, spec.frame_stride, threads=1
+    )
     feats: list[np.ndarray] = []
-    with open_video(video_path, threads=1) as reader:
-        length = clip_duration(spec.num_frames, spec.frame_stride, reader.info.fps)
-        for i in range(0, len(events), batch_size):
-            clips = [
-                eval_transform(
-                    torch.from_numpy(
-                        np.asarray(
-                            reader.read_clip(
-                                centered_start(start, end, length),
-                                spec.num_frames,
-                                spec.frame_stride,
-                            )
-                        )
-                    ),
-                    spec.crop_size,
-                )
-                for start, end in events[i : i + batch_size]
-            ]
-            x = torch.stack(clips).to(device)
+    batch: list[torch.Tensor] = []
+    for n, clip in enumerate(clips, start=1):
+        batch.append(eval_transform(torch.from_numpy(np.asarray(clip)), spec.crop_size))
+        if len(batch) == batch_size or n == len(starts):
+            x = torch.stack(batch).to(device)
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
                 v = backbone(x)
             feats.append(v.float().cpu().numpy())
-    return np.concatenate(feats) if feats else np.zeros((0, 0), np.float32)
+            batch = []
+    if not feats:
+        return np.zeros((0, 0), np.float32)
+    sorted_feats = np.concatenate(feats)  # (N, D) in start order
+    out = np.empty_like(sorted_feats)
+    out[order] = sorted_feats
+    return out
 
 
 def event_rows_by_video(events: pa.Table, source: str | Path) -> dict[str, list[dict[str, Any]]]:
