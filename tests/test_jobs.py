@@ -9,6 +9,7 @@ import pytest
 from movierep.errors import UserError
 from movierep.jobs import (
     Job,
+    Partial,
     merge_parts,
     parse_shard,
     part_key,
@@ -51,8 +52,31 @@ def test_failures_are_recorded_and_the_run_goes_on(tmp_path):
             "stage": "shots",
             "error_type": "ValueError",
             "message": "/videos/m1.mp4: broken stream",
+            "outcome": "failed",
         }
     ]
+
+
+def test_a_partial_result_is_kept_and_listed_with_the_failures(tmp_path):
+    def work(job: Job) -> pa.Table | Partial:
+        table = pa.table({"movie_id": [job.id], "value": [1]})
+        return Partial(table, ValueError("decoding failed at 3.00 s")) if job.id == "m1" else table
+
+    jobs = make_jobs(3)
+    report = run_jobs(jobs, work, tmp_path, "shots", show_progress=False)
+    assert report.done == ["m0", "m1", "m2"]
+    assert report.partial == [
+        ("m1", "/videos/m1.mp4", "ValueError", "/videos/m1.mp4: decoding failed at 3.00 s")
+    ]
+    assert "3 done (1 partial)" in report.summary()
+    merged = merge_parts(tmp_path, "shots", [j.id for j in jobs])
+    assert merged.column("movie_id").to_pylist() == ["m0", "m1", "m2"]
+    failures = pq.read_table(tmp_path / "failures.parquet").to_pylist()
+    assert [(f["path"], f["outcome"]) for f in failures] == [("/videos/m1.mp4", "partial")]
+    rerun = run_jobs(jobs, work, tmp_path, "shots", show_progress=False)
+    assert rerun.skipped == ["m0", "m1", "m2"]  # finished, partial or not
+    merge_parts(tmp_path, "shots", [j.id for j in jobs])
+    assert pq.read_table(tmp_path / "failures.parquet").num_rows == 1  # still recorded
 
 
 def test_rerun_skips_finished_jobs_and_retries_failed_ones(tmp_path):

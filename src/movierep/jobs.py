@@ -9,10 +9,14 @@ applied to many inputs. :func:`run_jobs` runs it with these guarantees:
 - **Failures recorded, never fatal.** A job that raises leaves
   ``<out>/parts/<stage>/<key>.failed.json`` (path, stage, error type, message) and the run
   goes on; a later success deletes it. ``KeyboardInterrupt`` still stops the run.
+- **Partial results kept and recorded.** A job may return :class:`Partial` (e.g. a video
+  decoded up to a corrupt spot): its table is kept as the job's part *and* its error is
+  recorded in ``<key>.partial.json``, so the merged failures table lists it too.
 - **Shardable.** ``shard=(i, n)`` (``--shard i/n``) or, under ``torchrun``, the process rank
   and world size pick ``jobs[i::n]``; each worker writes only its own jobs' parts.
 - **Merged with checks.** :func:`merge_parts` concatenates the parts of the expected jobs
-  into ``<out>/<stage>.parquet`` and every failure into ``<out>/failures.parquet``, and
+  into ``<out>/<stage>.parquet`` and every failure or partial result into
+  ``<out>/failures.parquet`` (column ``outcome``: ``failed`` or ``partial``), and
   refuses when a job has neither a part nor a failure (missing) or when one job's key
   appears twice.
 
@@ -57,6 +61,19 @@ class Job:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Partial:
+    """A work function's result that is usable but incomplete.
+
+    Attributes:
+        table: The job's output, kept as its part.
+        error: Why it is incomplete; recorded with ``outcome="partial"``.
+    """
+
+    table: pa.Table
+    error: Exception
+
+
 @dataclass
 class JobReport:
     """What one :func:`run_jobs` call did (on this worker).
@@ -66,6 +83,8 @@ class JobReport:
         done: Ids finished in this call.
         skipped: Ids already finished by an earlier run.
         failed: ``(id, path, error_type, message)`` of the jobs that failed in this call.
+        partial: The same for jobs finished in this call with a :class:`Partial` result
+            (also listed in ``done``).
         shard: ``(i, n)`` this worker ran.
     """
 
@@ -73,15 +92,17 @@ class JobReport:
     done: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     failed: list[tuple[str, str, str, str]] = field(default_factory=list)
+    partial: list[tuple[str, str, str, str]] = field(default_factory=list)
     shard: tuple[int, int] = (0, 1)
 
     def summary(self) -> str:
         """One line: counts per outcome."""
         i, n = self.shard
         where = f" (shard {i}/{n})" if n > 1 else ""
+        partial = f" ({len(self.partial)} partial)" if self.partial else ""
         return (
-            f"{self.stage}{where}: {len(self.done)} done, {len(self.skipped)} already done, "
-            f"{len(self.failed)} failed"
+            f"{self.stage}{where}: {len(self.done)} done{partial}, "
+            f"{len(self.skipped)} already done, {len(self.failed)} failed"
         )
 
 
@@ -135,7 +156,7 @@ def _check_unique(ids: Sequence[str], what: str) -> None:
 
 def run_jobs(
     jobs: Sequence[Job],
-    work: Callable[[Job], pa.Table],
+    work: Callable[[Job], pa.Table | Partial],
     out_dir: str | Path,
     stage: str,
     shard: tuple[int, int] | None = None,
@@ -146,7 +167,8 @@ def run_jobs(
 
     Args:
         jobs: Every job of the stage (all workers pass the same list).
-        work: Returns the job's output table; raising records a failure.
+        work: Returns the job's output table (or a :class:`Partial`); raising records a
+            failure.
         out_dir: Output folder of the stage.
         stage: Stage name (``"shots"``, ``"events"``, ...).
         shard: ``(i, n)``; ``None`` takes the torchrun rank and world size.
@@ -164,30 +186,47 @@ def run_jobs(
     items = progress(mine, desc=stage, total=len(mine), unit="video") if show_progress else mine
     for job in items:
         key = part_key(job.id)
-        part, failed = folder / f"{key}.parquet", folder / f"{key}.failed.json"
+        part = folder / f"{key}.parquet"
+        failed, partial = folder / f"{key}.failed.json", folder / f"{key}.partial.json"
         if part.exists():
             report.skipped.append(job.id)
             continue
         try:
-            table = work(job)
+            result = work(job)
         except Exception as err:  # one bad file never stops the run
-            message = " ".join(str(err).split()) or repr(err)
-            if str(job.path) not in message:
-                message = f"{job.path}: {message}"
-            record = {
-                "id": job.id,
-                "path": str(job.path),
-                "stage": stage,
-                "error_type": type(err).__name__,
-                "message": message,
-            }
+            record = _error_record(job, stage, err, "failed")
             _write_json(failed, record)
-            report.failed.append((job.id, str(job.path), type(err).__name__, message))
+            report.failed.append(_as_row(record))
             continue
-        write_table(part, table)
         failed.unlink(missing_ok=True)
+        if isinstance(result, Partial):
+            record = _error_record(job, stage, result.error, "partial")
+            _write_json(partial, record)  # before the part: a finished job is never unrecorded
+            report.partial.append(_as_row(record))
+            result = result.table
+        else:
+            partial.unlink(missing_ok=True)
+        write_table(part, result)
         report.done.append(job.id)
     return report
+
+
+def _error_record(job: Job, stage: str, err: Exception, outcome: str) -> dict[str, str]:
+    message = " ".join(str(err).split()) or repr(err)
+    if str(job.path) not in message:
+        message = f"{job.path}: {message}"
+    return {
+        "id": job.id,
+        "path": str(job.path),
+        "stage": stage,
+        "error_type": type(err).__name__,
+        "message": message,
+        "outcome": outcome,
+    }
+
+
+def _as_row(record: dict[str, str]) -> tuple[str, str, str, str]:
+    return record["id"], record["path"], record["error_type"], record["message"]
 
 
 def pending_ids(out_dir: str | Path, stage: str, expected_ids: Sequence[str]) -> list[str]:
@@ -213,7 +252,8 @@ def merge_parts(
     """Concatenate the parts of ``expected_ids`` into ``<out>/<stage>.parquet``.
 
     Also writes ``<out>/failures.parquet`` (:data:`movierep.tables.FAILURES`) with every
-    failed job of the stage (an empty table when none failed).
+    failed job of the stage and every job whose part is a :class:`Partial` result (an empty
+    table when there are none).
 
     Args:
         out_dir: Output folder of the stage.
@@ -252,10 +292,12 @@ def merge_parts(
                 if ids - {job_id}:
                     raise UserError(f"{part}: rows of {sorted(ids - {job_id})} in job {job_id!r}")
             tables.append(table)
+            partial = folder / f"{key}.partial.json"
+            if partial.exists():
+                _add_failure(failures, json.loads(partial.read_text()), "partial")
         else:
             record = json.loads((folder / f"{key}.failed.json").read_text())
-            for name in FAILURES.names:
-                failures[name].append(str(record[name]))
+            _add_failure(failures, record, "failed")
     if tables:
         merged = pa.concat_tables(tables, promote_options="default")
     else:
@@ -267,9 +309,15 @@ def merge_parts(
     return merged
 
 
+def _add_failure(columns: dict[str, list[str]], record: dict[str, str], outcome: str) -> None:
+    record = {"outcome": outcome, **record}  # records written before "outcome" existed
+    for name in FAILURES.names:
+        columns[name].append(str(record[name]))
+
+
 def run_and_merge(
     jobs: Sequence[Job],
-    work: Callable[[Job], pa.Table],
+    work: Callable[[Job], pa.Table | Partial],
     out_dir: str | Path,
     stage: str,
     shard: tuple[int, int] | None = None,

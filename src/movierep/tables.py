@@ -11,7 +11,8 @@ Schemas (column: type):
 - ``KEYFRAMES``: movie_id, shot_index, k (0..2, MovieNet ``img_k``), frame, time, path.
 - ``EVENTS``: movie_id, event_index, start_time, end_time, video_path.
 - ``event_features_schema(D)``: movie_id, event_index, start_time, end_time, feature[D].
-- ``FAILURES``: path, stage, error_type, message.
+- ``FAILURES``: path, stage, error_type, message, outcome (``failed``: no result;
+  ``partial``: a result was kept, e.g. the frames decoded before a corrupt spot).
 """
 
 from __future__ import annotations
@@ -66,6 +67,7 @@ FAILURES = pa.schema(
         ("stage", pa.string()),
         ("error_type", pa.string()),
         ("message", pa.string()),
+        ("outcome", pa.string()),
     ]
 )
 

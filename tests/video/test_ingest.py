@@ -75,3 +75,24 @@ def test_bad_shard_is_a_user_error(movie_folder, tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["events", str(movie_folder), "--out", str(tmp_path), "--shard", "3/2"])
     assert "--shard" in capsys.readouterr().err
+
+
+def test_partial_keeps_the_shots_of_a_truncated_video_and_records_it(
+    movie_folder, tmp_path, capsys
+):
+    (movie_folder / "broken.mp4").unlink()
+    data = (movie_folder / "a.mp4").read_bytes()
+    (movie_folder / "a.mp4").write_bytes(data[: len(data) * 7 // 10])
+    out = tmp_path / "out"
+    args = ["shots", str(movie_folder), "--out", str(out), "--detector", "scenedetect"]
+    args += ["--quiet", "--no-keyframes"]
+    assert main(args) == 0  # without --partial: a failure, no shots
+    assert pq.read_table(out / "failures.parquet").column("outcome").to_pylist() == ["failed"]
+    assert main([*args, "--partial"]) == 0  # the rerun retries the failed video
+    shots = pq.read_table(out / "shots.parquet").to_pydict()
+    a_ends = [e for m, e in zip(shots["movie_id"], shots["end_frame"], strict=True) if m == "a"]
+    assert 40 < a_ends[-1] < 125  # the frames before the damage
+    (failure,) = pq.read_table(out / "failures.parquet").to_pylist()
+    assert failure["outcome"] == "partial" and failure["error_type"] == "DecodeError"
+    assert "a.mp4" in failure["message"] and "decoding failed at" in failure["message"]
+    assert "partial a: DecodeError" in capsys.readouterr().err

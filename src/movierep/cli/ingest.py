@@ -79,7 +79,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--batch-windows", type=int, default=1, help="TransNetV2 windows per forward (1)"
     )
     shots.add_argument(
-        "--bf16", action="store_true", help="TransNetV2 in bfloat16 (about 2x faster, |dp|~1e-3)"
+        "--exact",
+        action="store_true",
+        help="TransNetV2 through the package's own modules (bit-identical to its "
+        "predict_frames, about 1.6x slower on CPU)",
+    )
+    shots.add_argument(
+        "--bf16", action="store_true", help="TransNetV2 in bfloat16 (faster, |dp|~1e-3)"
     )
     shots.add_argument("--threads", type=int, default=0, help="decoder threads (0: auto)")
     shots.add_argument(
@@ -109,6 +115,8 @@ def _finish(report: JobReport, merged: bool, out: Path, stage: str) -> int:
     print(report.summary(), file=sys.stderr)
     for job_id, _path, error_type, message in report.failed:
         print(f"  failed {job_id}: {error_type}: {message}", file=sys.stderr)
+    for job_id, _path, error_type, message in report.partial:
+        print(f"  partial {job_id}: {error_type}: {message}", file=sys.stderr)
     if merged:
         print(f"wrote {out / f'{stage}.parquet'} and {out / 'failures.parquet'}", file=sys.stderr)
     elif dist.is_main():
@@ -135,6 +143,7 @@ def run_shots(args: argparse.Namespace) -> int:
         keyframe_height=args.keyframe_height,
         device=args.device,
         batch_windows=args.batch_windows,
+        exact=args.exact,
         bf16=args.bf16,
         threads=args.threads,
         on_error="stop" if args.partial else "raise",

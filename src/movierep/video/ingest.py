@@ -11,7 +11,9 @@ Output folder of ``movierep shots``::
     OUT/shots.parquet        one row per shot (movierep.tables.SHOTS)
     OUT/keyframes.parquet    3 rows per shot (movierep.tables.KEYFRAMES), paths relative to OUT
     OUT/keyframes/<movie_id>/shot_<SSSS>_img_<k>.jpg
-    OUT/failures.parquet     path, stage, error_type, message of every video that failed
+    OUT/failures.parquet     path, stage, error_type, message, outcome of every video that
+                             failed (outcome "failed") or, with --partial, was decoded only
+                             up to a corrupt spot and kept its shots (outcome "partial")
     OUT/parts/...            per-video results (what makes a rerun resume)
 
 ``movierep events`` writes ``OUT/events.parquet`` (movierep.tables.EVENTS) and
@@ -26,12 +28,21 @@ from pathlib import Path
 import pyarrow as pa
 
 from movierep.errors import UserError
-from movierep.jobs import Job, JobReport, merge_parts, part_key, parts_dir, run_and_merge
+from movierep.jobs import (
+    Job,
+    JobReport,
+    Partial,
+    merge_parts,
+    part_key,
+    parts_dir,
+    run_and_merge,
+)
 from movierep.tables import EVENTS, KEYFRAMES, SHOTS, read_table, require_columns, write_table
 from movierep.video.decode import OnError, probe
+from movierep.video.errors import DecodeError
 from movierep.video.events import events_table
 from movierep.video.keyframes import write_keyframes
-from movierep.video.shots import Detector, detect_shots
+from movierep.video.shots import Detector, decode_error, detect_shots
 from movierep.video.transnetv2 import TransNetV2Runner
 
 VIDEO_EXTENSIONS = frozenset(
@@ -113,19 +124,22 @@ def shots_work(
     keyframe_height: int | None = 240,
     device: str = "cpu",
     batch_windows: int = 1,
+    exact: bool = False,
     bf16: bool = False,
     threads: int = 0,
     on_error: OnError = "raise",
-) -> Callable[[Job], pa.Table]:
+) -> Callable[[Job], pa.Table | Partial]:
     """The per-video function of ``movierep shots``: detect shots, then save keyframes.
 
     The keyframes table of a video is written to ``parts/keyframes/`` before its shots are
-    returned, so a video counts as done only with both.
+    returned, so a video counts as done only with both. With ``on_error="stop"`` a video
+    decoded only up to a corrupt spot returns a :class:`~movierep.jobs.Partial`: its shots
+    are kept and the decode error is listed in ``failures.parquet`` (outcome ``partial``).
     """
     out_dir = Path(out_dir)
     runner = None
     if detector == "transnetv2":
-        runner = TransNetV2Runner(device, batch_windows, bf16=bf16)
+        runner = TransNetV2Runner(device, batch_windows, exact=exact, bf16=bf16)
 
     def work(job: Job) -> pa.Table:
         shots = detect_shots(
@@ -149,6 +163,9 @@ def shots_work(
                 table.schema.get_field_index("path"), "path", pa.array(relative, pa.string())
             )
             write_table(parts_dir(out_dir, "keyframes") / f"{part_key(job.id)}.parquet", table)
+        error = decode_error(shots)
+        if error is not None:
+            return Partial(shots.replace_schema_metadata(None), DecodeError(error))
         return shots
 
     return work

@@ -12,12 +12,12 @@ network's own inference layout, copied exactly from the package's ``predict_fram
   each window, so frame ``i`` is predicted by window ``i // 50``;
 - ``p_i = sigmoid(single-frame head)``; a transition frame has ``p_i > 0.5``.
 
-The runner streams (memory does not grow with the video), stacks several windows per
-forward pass (useful on a GPU), runs under ``torch.inference_mode`` and by default
-reproduces the package's ``predict_frames`` bit for bit. Two options trade exactness for
-speed: :class:`FactorisedDDCNN` (the package's dilated (2+1)D blocks computed as 2D
-convolutions, the four spatial 1×3×3 convolutions of a block merged into one and batch norm
-folded into the temporal 3×1×1 ones; |Δp| ~1e-7) and bfloat16 autocast (|Δp| ~1e-3).
+The runner streams (memory does not grow with the video), runs under
+``torch.inference_mode`` and by default computes the network with
+:class:`~movierep.video.transnetv2_net.FastTransNetV2` (channels-last, folded batch norm,
+window-overlap reuse): the package's function up to float32 rounding, about 1.6x faster on
+CPU. ``exact=True`` calls the package's own modules instead and reproduces its
+``predict_frames`` bit for bit; ``bf16=True`` adds bfloat16 autocast (|Δp| ~1e-3).
 """
 
 from __future__ import annotations
@@ -29,12 +29,10 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-WINDOW = 100  # frames per network input
-STEP = 50  # window stride; also the number of outputs kept per window
-CONTEXT = 25  # outputs [CONTEXT, CONTEXT + STEP) of every window are kept
+from movierep.video.transnetv2_net import CONTEXT, STEP, WINDOW, Carry, FastTransNetV2
+
 INPUT_SIZE = (48, 27)  # (W, H) the network was trained on
 
 
@@ -73,73 +71,6 @@ def load_transnetv2(device: str | torch.device = "cpu") -> nn.Module:
     return loaded
 
 
-class FactorisedDDCNN(nn.Module):
-    """A TransNetV2 dilated DCNN block evaluated with 2D convolutions.
-
-    The package's block applies, for each dilation d ∈ {1, 2, 4, 8}, a spatial 1×3×3
-    convolution then a temporal 3×1×1 convolution with dilation d, concatenates the four
-    results and applies batch norm (then ReLU unless it is the last block of a stack). Here
-    the four spatial convolutions run as one ``conv2d`` over ``(B·T, C, H, W)`` and each
-    temporal one as a ``conv2d`` over ``(B, C, T, H·W)`` with the batch norm's scale and shift
-    folded into its weight and bias: ``y = γ (W * x − μ) / √(σ² + ε) + β``.
-
-    Shapes: input ``(B, C, T, H, W)`` → output ``(B, 4F, T, H, W)``.
-    """
-
-    def __init__(self, block: nn.Module) -> None:
-        super().__init__()
-        package_block: Any = block  # the package's DilatedDCNNV2 (untyped)
-        branches = [
-            package_block.Conv3D_1,
-            package_block.Conv3D_2,
-            package_block.Conv3D_4,
-            package_block.Conv3D_8,
-        ]
-        spatial = torch.cat([b.layers[0].weight for b in branches])  # (4·2F, C, 1, 3, 3)
-        self.spatial = nn.Parameter(spatial[:, :, 0].detach().clone(), requires_grad=False)
-        bn = package_block.bn
-        scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
-        shift = bn.bias - bn.running_mean * scale
-        filters = branches[0].layers[1].out_channels
-        self.dilations = [int(b.layers[1].dilation[0]) for b in branches]
-        weights, biases = [], []
-        for i, branch in enumerate(branches):
-            part = slice(i * filters, (i + 1) * filters)
-            weight = branch.layers[1].weight * scale[part].view(-1, 1, 1, 1, 1)
-            weights.append(nn.Parameter(weight[..., 0].detach().clone(), requires_grad=False))
-            biases.append(nn.Parameter(shift[part].detach().clone(), requires_grad=False))
-        self.temporal_weights = nn.ParameterList(weights)  # each (F, 2F, 3, 1)
-        self.temporal_biases = nn.ParameterList(biases)
-        self.relu = package_block.activation is not None
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Apply the block: ``(B, C, T, H, W)`` → ``(B, 4F, T, H, W)``."""
-        B, C, T, H, W = x.shape
-        frames = x.transpose(1, 2).reshape(B * T, C, H, W)
-        spatial = F.conv2d(frames, self.spatial, padding=1)  # (B·T, 8F, H, W)
-        spatial = spatial.reshape(B, T, -1, H * W).transpose(1, 2)  # (B, 8F, T, H·W)
-        outputs = [
-            F.conv2d(part, weight, bias, dilation=(d, 1), padding=(d, 0))
-            for part, weight, bias, d in zip(
-                spatial.chunk(4, dim=1),
-                self.temporal_weights,
-                self.temporal_biases,
-                self.dilations,
-                strict=True,
-            )
-        ]
-        y = torch.cat(outputs, dim=1).reshape(B, -1, T, H, W)
-        return F.relu(y) if self.relu else y
-
-
-def factorise(model: nn.Module) -> nn.Module:
-    """Replace every dilated DCNN block of a loaded TransNetV2 by :class:`FactorisedDDCNN`."""
-    stacks: Any = model.SDDCNN
-    for stack in stacks:
-        stack.DDCNN = nn.ModuleList([FactorisedDDCNN(block) for block in stack.DDCNN])
-    return model
-
-
 def padded_windows(frames: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
     """Cut a frame stream into TransNetV2's overlapping input windows.
 
@@ -175,16 +106,13 @@ def padded_windows(frames: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
 class TransNetV2Runner:
     """Per-frame transition probabilities for a stream of 48×27 frames.
 
-    The defaults reproduce the package's ``predict_frames`` bit for bit. On CPU the network
-    is bound by convolution arithmetic (≈37 GMAC per window), so the fp32 path runs at the
-    package's speed; ``bf16=True`` (autocast) halves the arithmetic cost on CPUs with
-    AVX-512 BF16 and on GPUs, with |Δp| ≈ 1e-3 (cuts change only for p within that of 0.5).
-
     Args:
         device: Torch device for the network.
-        batch_windows: Windows stacked per forward pass (each adds 50 frames); pays off on
-            a GPU, not on a 2-core CPU.
-        factorised: Use :class:`FactorisedDDCNN` blocks (equal up to float rounding).
+        batch_windows: Windows stacked per forward pass (each adds 50 frames). Pays off on
+            a GPU; on a CPU one window at a time is faster, because consecutive windows
+            then share work (window-overlap reuse) and activations stay in cache.
+        exact: Run the package's own modules (bit-identical to its ``predict_frames``)
+            instead of :class:`~movierep.video.transnetv2_net.FastTransNetV2`.
         bf16: Run under bfloat16 autocast.
     """
 
@@ -192,22 +120,33 @@ class TransNetV2Runner:
         self,
         device: str | torch.device = "cpu",
         batch_windows: int = 1,
-        factorised: bool = False,
+        exact: bool = False,
         bf16: bool = False,
     ) -> None:
+        if batch_windows < 1:
+            raise ValueError(f"batch_windows must be >= 1, got {batch_windows}")
         self.device = torch.device(device)
         self.batch_windows = batch_windows
         self.bf16 = bf16
-        model = load_transnetv2(self.device)
-        self.model = factorise(model).to(self.device) if factorised else model
+        package = load_transnetv2(self.device)
+        # The fast module copies what it needs; the package's own modules are kept only for
+        # the exact path.
+        self.fast = None if exact else FastTransNetV2(package).to(self.device).eval()
+        self.model = package if exact else None
 
     @torch.inference_mode()
-    def _forward(self, windows: list[np.ndarray]) -> np.ndarray:
+    def _forward(self, windows: list[np.ndarray], carry: Carry | None) -> tuple[np.ndarray, Carry]:
         batch = torch.from_numpy(np.stack(windows)).to(self.device)  # (B, 100, 27, 48, 3)
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16):
-            single_frame: Any = self.model(batch)[0].float()  # (B, 100, 1) logits
-        probs = torch.sigmoid(single_frame)[:, CONTEXT : CONTEXT + STEP, 0]  # as the package
-        return probs.float().cpu().numpy().reshape(-1)
+            if self.fast is not None:
+                logits, carry = self.fast(batch, carry)  # (B, 50) of the kept frames
+                probs = torch.sigmoid(logits.float())
+            else:  # the package's forward, then its sigmoid over all 100 (bit for bit)
+                assert self.model is not None
+                single_frame: Any = self.model(batch)[0]  # (B, 100, 1) logits
+                probs = torch.sigmoid(single_frame.float())[:, CONTEXT : CONTEXT + STEP, 0]
+                carry = []
+        return probs.cpu().numpy().reshape(-1), carry
 
     def predict(self, frames: Iterable[np.ndarray]) -> np.ndarray:
         """Return ``p`` of shape ``(n,)``: the single-frame transition probability of each frame.
@@ -216,8 +155,12 @@ class TransNetV2Runner:
             frames: ``n`` frames ``(27, 48, 3)`` uint8 RGB, in order (any iterable: it is
                 consumed once, so a decoder generator keeps memory flat).
         """
-        outputs: list[np.ndarray] = []
+        # Python floats (pymalloc arenas), not one small numpy array per window: those would
+        # stay scattered through the C heap between the network's large buffers for the
+        # whole video, fragment it and make the peak memory creep up with the video length.
+        outputs: list[float] = []
         batch: list[np.ndarray] = []
+        carry: Carry | None = None  # what the previous window lends the next
         count = 0
 
         def counted() -> Iterator[np.ndarray]:
@@ -229,13 +172,12 @@ class TransNetV2Runner:
         for window in padded_windows(counted()):
             batch.append(window)
             if len(batch) == self.batch_windows:
-                outputs.append(self._forward(batch))
+                probs, carry = self._forward(batch, carry if self.batch_windows == 1 else None)
+                outputs.extend(probs.tolist())
                 batch = []
         if batch:
-            outputs.append(self._forward(batch))
-        if not outputs:
-            return np.zeros(0, np.float32)
-        return np.concatenate(outputs)[:count]
+            outputs.extend(self._forward(batch, carry if len(batch) == 1 else None)[0].tolist())
+        return np.array(outputs[:count], np.float32)
 
 
 def transitions(probs: np.ndarray, threshold: float = 0.5) -> list[tuple[int, float]]:
