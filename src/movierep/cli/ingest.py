@@ -82,7 +82,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--exact",
         action="store_true",
         help="TransNetV2 through the package's own modules (bit-identical to its "
-        "predict_frames, about 1.6x slower on CPU)",
+        "predict_frames, about 1.5x slower on CPU)",
     )
     shots.add_argument(
         "--bf16", action="store_true", help="TransNetV2 in bfloat16 (faster, |dp|~1e-3)"

@@ -107,7 +107,7 @@ def detect_shots(
         device: Torch device for TransNetV2.
         batch_windows: TransNetV2 windows per forward pass.
         exact: Run TransNetV2 through the package's own modules (bit-identical to its
-            ``predict_frames``, about 1.6x slower on CPU) instead of the fast layout.
+            ``predict_frames``, about 1.5x slower on CPU) instead of the fast layout.
         bf16: Run TransNetV2 under bfloat16 autocast (faster, |Δp| ≈ 1e-3).
         threads: Decoder threads (0 = FFmpeg's choice).
         on_error: ``"stop"`` keeps the shots of the frames decoded before a corrupt spot

@@ -15,7 +15,7 @@ network's own inference layout, copied exactly from the package's ``predict_fram
 The runner streams (memory does not grow with the video), runs under
 ``torch.inference_mode`` and by default computes the network with
 :class:`~movierep.video.transnetv2_net.FastTransNetV2` (channels-last, folded batch norm,
-window-overlap reuse): the package's function up to float32 rounding, about 1.6x faster on
+window-overlap reuse): the package's function up to float32 rounding, about 1.5x faster on
 CPU. ``exact=True`` calls the package's own modules instead and reproduces its
 ``predict_frames`` bit for bit; ``bf16=True`` adds bfloat16 autocast (|Δp| ~1e-3).
 """
