@@ -76,7 +76,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     shots.add_argument("--device", default="cpu", help="torch device for TransNetV2 (cpu)")
     shots.add_argument(
-        "--batch-windows", type=int, default=1, help="TransNetV2 windows per forward (1)"
+        "--batch-windows",
+        type=_positive_int,
+        default=1,
+        help="TransNetV2 windows per forward (1; more pays off on a GPU)",
     )
     shots.add_argument(
         "--exact",
@@ -109,6 +112,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     events.add_argument("--length", type=float, default=2.0, help="event length in s (2)")
     events.add_argument("--stride", type=float, default=2.0, help="event stride in s (2)")
     events.set_defaults(func=run_events)
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
 
 
 def _finish(report: JobReport, merged: bool, out: Path, stage: str) -> int:
