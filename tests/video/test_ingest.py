@@ -96,3 +96,9 @@ def test_partial_keeps_the_shots_of_a_truncated_video_and_records_it(
     assert failure["outcome"] == "partial" and failure["error_type"] == "DecodeError"
     assert "a.mp4" in failure["message"] and "decoding failed at" in failure["message"]
     assert "partial a: DecodeError" in capsys.readouterr().err
+    args.remove("--no-keyframes")  # a rerun with keyframes adds those of finished videos
+    assert main([*args, "--partial"]) == 0
+    keyframes = pq.read_table(out / "keyframes.parquet").to_pydict()
+    assert sorted(set(keyframes["movie_id"])) == ["a", "b"]
+    assert len(keyframes["path"]) == 3 * len(shots["movie_id"])
+    assert all((out / p).is_file() for p in keyframes["path"])

@@ -24,8 +24,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import cast
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from movierep.errors import UserError
 from movierep.jobs import (
@@ -35,6 +37,7 @@ from movierep.jobs import (
     merge_parts,
     part_key,
     parts_dir,
+    pending_ids,
     run_and_merge,
 )
 from movierep.tables import EVENTS, KEYFRAMES, SHOTS, read_table, require_columns, write_table
@@ -152,23 +155,29 @@ def shots_work(
             runner=runner,
         )
         if keyframes:
-            folder = out_dir / "keyframes" / part_key(job.id)
-            table = write_keyframes(
-                job.path, shots, folder, height=keyframe_height, threads=threads
-            )
-            relative = [
-                f"keyframes/{folder.name}/{name}" for name in table.column("path").to_pylist()
-            ]
-            table = table.set_column(
-                table.schema.get_field_index("path"), "path", pa.array(relative, pa.string())
-            )
-            write_table(parts_dir(out_dir, "keyframes") / f"{part_key(job.id)}.parquet", table)
+            save_keyframes(job, shots, out_dir, height=keyframe_height, threads=threads)
         error = decode_error(shots)
         if error is not None:
             return Partial(shots.replace_schema_metadata(None), DecodeError(error))
         return shots
 
     return work
+
+
+def save_keyframes(
+    job: Job, shots: pa.Table, out_dir: Path, *, height: int | None = 240, threads: int = 0
+) -> None:
+    """Save a video's 3 keyframes per shot and its ``parts/keyframes/`` table.
+
+    The table's paths are relative to ``out_dir``.
+    """
+    folder = out_dir / "keyframes" / part_key(job.id)
+    table = write_keyframes(job.path, shots, folder, height=height, threads=threads)
+    relative = [f"keyframes/{folder.name}/{name}" for name in table.column("path").to_pylist()]
+    table = table.set_column(
+        table.schema.get_field_index("path"), "path", pa.array(relative, pa.string())
+    )
+    write_table(parts_dir(out_dir, "keyframes") / f"{part_key(job.id)}.parquet", table)
 
 
 def events_work(length: float = 2.0, stride: float = 2.0) -> Callable[[Job], pa.Table]:
@@ -210,6 +219,17 @@ def ingest_shots(
     )
     if shots is not None and keyframes:
         done = sorted(set(shots.column("movie_id").to_pylist()))
+        # Videos whose shots an earlier run (with --no-keyframes) already finished.
+        by_id = {job.id: job for job in jobs}
+        for movie_id in pending_ids(out_dir, "keyframes", done):
+            rows = shots.filter(pc.equal(shots.column("movie_id"), movie_id))
+            save_keyframes(
+                by_id[movie_id],
+                rows,
+                Path(out_dir),
+                height=cast(int | None, options.get("keyframe_height", 240)),
+                threads=cast(int, options.get("threads", 0)),
+            )
         merge_parts(out_dir, "keyframes", done, schema=KEYFRAMES, failures_file=None)
     return report, shots
 
