@@ -24,9 +24,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-import movierep.data.synthetic.make as make
-from movierep.data.synthetic.encode import write_video
-from movierep.data.synthetic.presets import resolve_options
+import movierep.corpus.make as make
+from movierep.corpus.encode import write_video
+from movierep.corpus.presets import resolve_options
 
 RESULTS = Path(__file__).resolve().parent / "results" / "corpus_speed.json"
 

@@ -3,7 +3,7 @@
 Trains the Slow-D backbone with CVRL (``--profile cpu`` by default) on every movie of a
 corpus, extracts one feature per annotated 2 s event for the trained backbone and for the
 same network at initialisation, and scores place and verb labels with a leave-one-movie-out
-cosine 5-NN classifier (:func:`movierep.eval.knn.event_knn_accuracy`). Writes JSON.
+cosine 5-NN classifier (:func:`movierep.tasks.probe.event_knn_accuracy`). Writes JSON.
 
     python benchmarks/cvrl_learning.py --corpus runs/demo_corpus --steps 400 --out cvrl.json
     python benchmarks/cvrl_learning.py --preset tiny --movies 10 --steps 150 --out cvrl.json
@@ -20,8 +20,8 @@ from pathlib import Path
 from movierep import tables
 from movierep.checkpoint import read_config, save_checkpoint
 from movierep.cli import main
-from movierep.cli.train_backbone import BACKBONES
-from movierep.eval.knn import event_knn_accuracy
+from movierep.models import create_model
+from movierep.tasks.probe import event_knn_accuracy
 from movierep.train.loop import seed_everything
 
 
@@ -29,7 +29,7 @@ def run(args: argparse.Namespace) -> dict[str, object]:
     work = Path(args.work or tempfile.mkdtemp(prefix="cvrl_learning_"))
     corpus = args.corpus
     if corpus is None:
-        from movierep.data.synthetic import make_corpus
+        from movierep.corpus import make_corpus
 
         corpus = make_corpus(
             work / "corpus", preset=args.preset, seed=args.seed, movies=args.movies
@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> dict[str, object]:
     train_s = time.monotonic() - tic
     meta = read_config(work / "cvrl" / "last")
     seed_everything(args.seed)
-    random_init = BACKBONES[meta["run_config"]["model"]["arch"]]()
+    random_init = create_model(meta["run_config"]["model"]["arch"])
     save_checkpoint(
         work / "random", random_init, "slow_d", random_init.model_kwargs,
         run_config=meta["run_config"],

@@ -10,6 +10,6 @@ import pytest
 @pytest.fixture(scope="session")
 def tiny_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The embedded corpus' ``tiny`` preset (seed 0): a few ~30 s movies with ground truth."""
-    from movierep.data.synthetic import make_corpus
+    from movierep.corpus import make_corpus
 
     return make_corpus(tmp_path_factory.mktemp("tiny_corpus") / "corpus", preset="tiny", seed=0)

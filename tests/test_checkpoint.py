@@ -8,9 +8,9 @@ import pytest
 import torch
 from torch import nn
 
-from movierep.checkpoint import load_pretrained, load_trainer_state, read_config, save_checkpoint
+from movierep.checkpoint import load_trainer_state, read_config, save_checkpoint
 from movierep.errors import UserError
-from movierep.models import factory
+from movierep.models import factory, load_pretrained
 
 
 class Tiny(nn.Module):
@@ -21,7 +21,7 @@ class Tiny(nn.Module):
 
 @pytest.fixture(autouse=True)
 def _register_tiny(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(factory.ARCHS, "tiny_test", Tiny)
+    monkeypatch.setitem(factory.MODELS, "tiny_test", Tiny)
 
 
 def test_save_and_load_pretrained_round_trip(tmp_path: Path) -> None:

@@ -8,16 +8,15 @@ Layout::
       objective.safetensors  the whole training objective (heads, queues, momentum encoders)
       trainer_state.pt       optimizer / step / RNG, read with torch.load(weights_only=True)
 
-The folder is first written as ``.<name>.tmp-<random>`` beside its final place and then
-renamed, so a crash never leaves a half checkpoint that looks whole (the same idea as
-writing a file to a temp name and renaming it).
+The folder is first written under a temporary name beside its final place and then
+swapped in (:func:`movierep.files.atomic_dir`), so a crash never leaves a half checkpoint
+that looks whole. Models are rebuilt from a checkpoint by
+:func:`movierep.models.load_pretrained`.
 """
 
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +26,7 @@ from torch import nn
 
 from movierep import __version__
 from movierep.errors import UserError
+from movierep.files import atomic_dir, write_json
 
 CONFIG = "config.json"
 MODEL = "model.safetensors"
@@ -54,41 +54,29 @@ def save_checkpoint(
 
     Args:
         path: the checkpoint folder.
-        model: the exported module, rebuilt by ``ARCHS[arch](**model_kwargs)``.
-        arch: architecture name in :data:`movierep.models.factory.ARCHS`.
+        model: the exported module, rebuilt by ``MODELS[arch](**model_kwargs)``.
+        arch: architecture name in :data:`movierep.models.factory.MODELS`.
         model_kwargs: constructor arguments of ``model`` (plain JSON values).
         run_config: the resolved run config (as a dict) that produced it.
         objective: the whole training objective, for resuming.
         trainer_state: optimizer state, step, RNG states (tensors and plain values only).
         step: training step reached.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
-    try:
-        meta = {
-            "arch": arch,
-            "model_kwargs": model_kwargs,
-            "run_config": run_config or {},
-            "step": step,
-            "movierep_version": __version__,
-        }
-        (tmp / CONFIG).write_text(json.dumps(meta, indent=2) + "\n")
+    meta = {
+        "arch": arch,
+        "model_kwargs": model_kwargs,
+        "run_config": run_config or {},
+        "step": step,
+        "movierep_version": __version__,
+    }
+    with atomic_dir(path) as tmp:
+        write_json(tmp / CONFIG, meta)
         save_file(_tensors(model), str(tmp / MODEL))
         if objective is not None:
             save_file(_tensors(objective), str(tmp / OBJECTIVE))
         if trainer_state is not None:
             torch.save(trainer_state, tmp / TRAINER_STATE)
-        old = path.with_name(f".{path.name}.old")
-        if path.exists():
-            shutil.rmtree(old, ignore_errors=True)
-            path.rename(old)
-        tmp.rename(path)
-        shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return path
+    return Path(path)
 
 
 def read_config(path: str | Path) -> dict[str, Any]:
@@ -122,23 +110,6 @@ def load_state(module: nn.Module, file: str | Path, *, strict: bool = True) -> N
             f"{file}: weights do not match the architecture "
             f"(missing {list(missing)[:3]}, unexpected {list(unexpected)[:3]})"
         )
-
-
-def load_pretrained(path: str | Path, map_location: str | torch.device = "cpu") -> nn.Module:
-    """Rebuild the exported model of a checkpoint folder and load its weights.
-
-    Returns:
-        The model in eval mode on ``map_location``.
-    """
-    from movierep.models.factory import ARCHS
-
-    meta = read_config(path)
-    arch = meta["arch"]
-    if arch not in ARCHS:
-        raise UserError(f"{path}: unknown architecture {arch!r}; known: {', '.join(sorted(ARCHS))}")
-    model = ARCHS[arch](**meta["model_kwargs"])
-    load_state(model, Path(path) / MODEL)
-    return model.to(map_location).eval()
 
 
 def load_trainer_state(path: str | Path) -> dict[str, Any] | None:

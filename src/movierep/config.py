@@ -28,6 +28,7 @@ from typing import Any, TypeVar
 
 import yaml
 
+from movierep import files
 from movierep.errors import UserError
 
 C = TypeVar("C")
@@ -117,6 +118,11 @@ def add_config_args(parser: argparse.ArgumentParser, default_profile: str = "pap
         metavar="KEY=VALUE",
         help="override one field, e.g. --set train.lr=0.1 (repeatable)",
     )
+    group.add_argument(
+        "--print-config",
+        action="store_true",
+        help="print every key with its resolved value and the paper's value, then exit",
+    )
 
 
 def from_args(cls: type[C], profiles: Profiles, args: argparse.Namespace) -> C:
@@ -124,20 +130,43 @@ def from_args(cls: type[C], profiles: Profiles, args: argparse.Namespace) -> C:
     return build(cls, profiles, args.profile, args.config, args.sets)
 
 
+def describe(cfg: Any, paper: Any) -> str:
+    """Every key of ``cfg`` with its resolved value and its value in ``paper``, as a table.
+
+    Keys are flat (``section.field``), in declaration order; rows whose value differs
+    from the paper's are marked ``*``.
+
+    Args:
+        cfg: the resolved run config.
+        paper: the same run config resolved with the ``paper`` profile.
+
+    Returns:
+        The table as text (one line per key, then a legend).
+    """
+    resolved, reference = _flatten(to_dict(cfg)), _flatten(to_dict(paper))
+    rows = [("key", "value", "paper", "")]
+    for key, value in resolved.items():
+        ref = reference.get(key)
+        rows.append((key, _show(value), _show(ref), "" if value == ref else "*"))
+    widths = [max(len(r[i]) for r in rows) for i in range(3)]
+    lines = [
+        f"{k:<{widths[0]}}  {v:<{widths[1]}}  {p:<{widths[2]}}  {m}".rstrip() for k, v, p, m in rows
+    ]
+    return "\n".join([*lines, "* differs from the paper's value"])
+
+
+def _show(value: Any) -> str:
+    return json.dumps(value)
+
+
 def write_config(cfg: Any, out_dir: str | Path, name: str = "config") -> Path:
     """Write the resolved config as ``<name>.json`` and ``<name>.yaml`` in ``out_dir``."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     data = to_dict(cfg)
-    _atomic_write(out / f"{name}.json", json.dumps(data, indent=2, sort_keys=False) + "\n")
-    _atomic_write(out / f"{name}.yaml", yaml.safe_dump(data, sort_keys=False))
+    files.write_json(out / f"{name}.json", data)
+    files.write_text(out / f"{name}.yaml", yaml.safe_dump(data, sort_keys=False))
     return out / f"{name}.json"
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    tmp.replace(path)
 
 
 def _flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:

@@ -1,6 +1,7 @@
 """The main job: the hierarchy end to end on the embedded synthetic corpus.
 
-Stages, each a ``movierep`` command whose output a user can open (``OUT/<stage>/``):
+Stages, each a library call (the function behind a ``movierep`` command) whose output a
+user can open (``OUT/<stage>/``):
 
 1. ``corpus``      generate the synthetic movies, ground truth and benchmark exports
 2. ``shots``       shot detection (TransNetV2) + keyframes over the catalog
@@ -25,9 +26,24 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from movierep import tables
+import torch
+
+from movierep import files, tables
 from movierep.checkpoint import read_config, save_checkpoint
+from movierep.corpus import make_corpus
+from movierep.data.sequences import EventSequenceDataset
 from movierep.errors import UserError
+from movierep.features.contextualize import contextualize
+from movierep.features.extract import events_from_corpus, extract_with_checkpoint
+from movierep.jobs import JobReport
+from movierep.metrics.boundaries import boundary_f1
+from movierep.models import load_pretrained
+from movierep.models.factory import random_init_like
+from movierep.recipes import cvrl, maskpred
+from movierep.tasks.event_probes import probe_event_features
+from movierep.tasks.maskpred_retrieval import context_mean_predictor, masked_event_retrieval
+from movierep.train.loop import FitResult
+from movierep.video.ingest import ingest_events, ingest_shots
 
 
 @dataclass(frozen=True)
@@ -50,12 +66,13 @@ PRESETS = {
 }
 
 
-def _cli(argv: list[str]) -> None:
-    from movierep.cli import main
-
-    code = main(argv)
-    if code != 0:
-        raise UserError(f"stage `movierep {' '.join(argv[:2])}` failed (exit {code})")
+def _check(report: JobReport, stage: str) -> None:
+    """A per-video stage must finish every video: the demo's corpus has no bad file."""
+    if report.failed:
+        job_id, _path, kind, message = report.failed[0]
+        raise UserError(
+            f"stage {stage}: {len(report.failed)} videos failed ({job_id}: {kind}: {message})"
+        )
 
 
 class Pipeline:
@@ -79,18 +96,13 @@ class Pipeline:
         fn()
         seconds = time.monotonic() - tic
         self.timings[name] = seconds
-        mark.write_text(json.dumps({"seconds": round(seconds, 2)}) + "\n")
+        files.write_json(mark, {"seconds": round(seconds, 2)}, indent=None)
 
 
 def _random_init_copy(trained: Path, out: Path, seed: int) -> None:
     """A checkpoint with the architecture and run config of ``trained``, randomly initialised."""
-    import torch
-
-    from movierep.models.factory import ARCHS
-
     meta = read_config(trained)
-    torch.manual_seed(seed)
-    model = ARCHS[meta["arch"]](**meta["model_kwargs"])
+    model = random_init_like(trained, seed)
     save_checkpoint(out, model, meta["arch"], meta["model_kwargs"], run_config=meta["run_config"])
 
 
@@ -104,80 +116,50 @@ def run_demo(out: Path, preset: str = "tiny", seed: int = 0) -> dict[str, Any]:
     pipe = Pipeline(out)
     pipe.stage(
         "corpus",
-        lambda: _cli(["corpus", "make", str(corpus), "--preset", p.corpus, "--seed", str(seed)]),
+        lambda: print(f"corpus written to {make_corpus(corpus, preset=p.corpus, seed=seed)}"),
     )
-    pipe.stage(
-        "shots",
-        lambda: _cli(
-            ["shots", str(corpus), "--out", str(out / "shots"), "--detector", p.shot_detector]
-        ),
-    )
-    pipe.stage("events", lambda: _cli(["events", str(corpus), "--out", str(out / "events")]))
+
+    def shots() -> None:
+        report, _ = ingest_shots([corpus], out / "shots", detector=p.shot_detector)
+        _check(report, "shots")
+
+    def events() -> None:
+        report, _ = ingest_events([corpus], out / "events")
+        _check(report, "events")
+
+    pipe.stage("shots", shots)
+    pipe.stage("events", events)
     backbone = out / "backbone"
+    sets = [f"train.steps={p.backbone_steps}", f"train.seed={seed}"]
     pipe.stage(
         "backbone",
-        lambda: _cli(
-            [
-                "train",
-                "backbone",
-                "--method",
-                "cvrl",
-                "--data",
-                str(corpus / "kinetics"),
-                str(corpus),
-                "--profile",
-                "cpu",
-                "--steps",
-                str(p.backbone_steps),
-                "--seed",
-                str(seed),
-                "--out",
-                str(backbone),
-            ]
+        lambda: _trained(
+            cvrl.run(
+                cvrl.resolve("cpu", sets=sets), data=[corpus / "kinetics", corpus], out=backbone
+            )
         ),
     )
 
     def features() -> None:
         _random_init_copy(backbone / "last", out / "backbone_random", seed)
+        events = events_from_corpus(corpus)
         for name, ckpt in (("cvrl", backbone / "last"), ("random", out / "backbone_random")):
-            _cli(
-                [
-                    "extract",
-                    "events",
-                    "--backbone",
-                    str(ckpt),
-                    "--corpus",
-                    str(corpus),
-                    "--out",
-                    str(feats / f"{name}.parquet"),
-                ]
-            )
+            report = extract_with_checkpoint(ckpt, events, feats / f"{name}.parquet", source=corpus)
+            _check(report, "features")
 
     pipe.stage("features", features)
     txe = out / "txe"
+    txe_sets = [f"train.steps={p.txe_steps}", f"train.seed={seed}"]
     pipe.stage(
         "txe",
-        lambda: _cli(
-            [
-                "train",
-                "contextualizer",
-                "--features",
-                str(feats / "cvrl.parquet"),
-                "--profile",
-                "cpu",
-                "--steps",
-                str(p.txe_steps),
-                "--seed",
-                str(seed),
-                "--out",
-                str(txe),
-            ]
+        lambda: _trained(
+            maskpred.run(
+                maskpred.resolve("cpu", sets=txe_sets), features=[feats / "cvrl.parquet"], out=txe
+            )
         ),
     )
 
     def context() -> None:
-        from movierep.features.contextualize import contextualize
-
         _random_init_copy(txe / "last", out / "txe_untrained", seed)
         table = tables.read_table(feats / "cvrl.parquet")
         for name, ckpt in (("maskpred", txe / "last"), ("untrained", out / "txe_untrained")):
@@ -191,9 +173,12 @@ def run_demo(out: Path, preset: str = "tiny", seed: int = 0) -> dict[str, Any]:
     return report
 
 
-def _shot_f1(out: Path, corpus: Path) -> dict[str, float]:
-    from movierep.eval.boundaries import boundary_f1
+def _trained(result: FitResult) -> None:
+    shown = ", ".join(f"{k}={v:.4g}" for k, v in result.metrics.items())
+    print(f"trained {result.step} steps ({shown}); checkpoint: {result.checkpoint}")
 
+
+def _shot_f1(out: Path, corpus: Path) -> dict[str, float]:
     pred = tables.read_table(out / "shots" / "shots.parquet").to_pylist()
     true = tables.read_table(corpus / "truth" / "shots.parquet").to_pylist()
 
@@ -209,12 +194,6 @@ def _shot_f1(out: Path, corpus: Path) -> dict[str, float]:
 
 
 def _retrieval(out: Path, feats: Path) -> dict[str, dict[str, float]]:
-    import torch
-
-    from movierep.checkpoint import load_pretrained
-    from movierep.data.sequences import EventSequenceDataset
-    from movierep.eval.maskpred_retrieval import context_mean_predictor, masked_event_retrieval
-
     data = EventSequenceDataset.from_parquet(feats / "cvrl.parquet", 5)
     runs, windows = data.runs.features, data.windows
     result: dict[str, dict[str, float]] = {}
@@ -231,8 +210,6 @@ def _retrieval(out: Path, feats: Path) -> dict[str, dict[str, float]]:
 def _write_report(
     out: Path, corpus: Path, preset: str, seed: int, pipe: Pipeline
 ) -> dict[str, Any]:
-    from movierep.eval.events import probe_event_features
-
     feats = out / "features"
     probes: dict[str, dict[str, Any]] = {}
     rows = [
@@ -253,8 +230,8 @@ def _write_report(
         "masked_event_retrieval": _retrieval(out, feats),
         "stage_seconds": {k: round(v, 1) for k, v in pipe.timings.items()},
     }
-    (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
-    (out / "report.md").write_text(_markdown(report))
+    files.write_json(out / "report.json", report)
+    files.write_text(out / "report.md", _markdown(report))
     print(_markdown(report))
     return report
 

@@ -30,9 +30,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,7 +38,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from movierep import dist
+from movierep import dist, files
 from movierep.errors import UserError
 from movierep.runlog import progress
 from movierep.tables import FAILURES, read_table, write_table
@@ -105,6 +103,24 @@ class JobReport:
             f"{len(self.skipped)} already done, {len(self.failed)} failed"
         )
 
+    def lines(self) -> list[str]:
+        """The summary, then one line per failed and per partial job (for stderr)."""
+        out = [self.summary()]
+        out += [f"  failed {i}: {kind}: {msg}" for i, _path, kind, msg in self.failed]
+        out += [f"  partial {i}: {kind}: {msg}" for i, _path, kind, msg in self.partial]
+        return out
+
+    def exit_status(self) -> int:
+        """The exit status of a per-file command that ran this report.
+
+        0 when nothing failed; 1 when some inputs failed (recorded in ``failures.parquet``,
+        the others finished); 2 when every input of this call failed, as for any other
+        bad input (usage errors are 2 as well).
+        """
+        if not self.failed:
+            return 0
+        return 2 if not self.done and not self.skipped else 1
+
 
 def parse_shard(text: str) -> tuple[int, int]:
     """Parse ``"i/n"`` (0 ≤ i < n) into ``(i, n)``; a bad value is a :class:`UserError`."""
@@ -135,10 +151,7 @@ def parts_dir(out_dir: str | Path, stage: str) -> Path:
 
 
 def _write_json(path: Path, payload: dict[str, str]) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    with os.fdopen(fd, "w") as handle:
-        json.dump(payload, handle)
-    os.replace(tmp, path)
+    files.write_json(path, payload, indent=None)
 
 
 def _check_unique(ids: Sequence[str], what: str) -> None:

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 from tqdm import tqdm
 
-from movierep import dist
+from movierep import dist, files
 
 T = TypeVar("T")
 
@@ -37,15 +37,22 @@ class MetricsLogger:
     """Append one JSON object per logged step to ``metrics.jsonl`` (main process only).
 
     Each record holds ``step``, ``time`` (seconds since the logger started) and the
-    given scalars; a resumed run appends to the same file.
+    given scalars. A resumed run (``after_step``: the step it resumes from) first drops
+    the records past that step, which a killed run logged after its last checkpoint, and
+    then appends: the file reads as if the run had never stopped.
     """
 
-    def __init__(self, out_dir: str | Path, filename: str = "metrics.jsonl") -> None:
+    def __init__(
+        self, out_dir: str | Path, filename: str = "metrics.jsonl", *, after_step: int = 0
+    ) -> None:
         self.path = Path(out_dir) / filename
         self.start = time.monotonic()
         self.history: list[dict[str, Any]] = []
         if dist.is_main():
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            if self.path.is_file():
+                kept = [r for r in _records(self.path) if r["step"] <= after_step]
+                files.write_text(self.path, "".join(json.dumps(r) + "\n" for r in kept))
 
     def log(self, step: int, **scalars: float) -> None:
         """Record ``scalars`` at ``step``."""
@@ -55,6 +62,15 @@ class MetricsLogger:
         if dist.is_main():
             with self.path.open("a") as f:
                 f.write(json.dumps(record) + "\n")
+
+
+def _records(path: Path) -> Iterator[dict[str, Any]]:
+    """The whole records of a metrics file (a line cut by a killed run is skipped)."""
+    for line in path.read_text().splitlines():
+        try:
+            yield json.loads(line)
+        except json.JSONDecodeError:
+            continue
 
 
 def read_metrics(path: str | Path) -> list[dict[str, Any]]:
@@ -72,5 +88,5 @@ def write_summary(out_dir: str | Path, title: str, rows: dict[str, Any]) -> Path
         if isinstance(value, float):
             value = f"{value:.4g}" if math.isfinite(value) else str(value)
         lines.append(f"| {key} | {value} |")
-    path.write_text("\n".join(lines) + "\n")
+    files.write_text(path, "\n".join(lines) + "\n")
     return path

@@ -17,8 +17,6 @@ Schemas (column: type):
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +24,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from movierep.errors import UserError
+from movierep.files import atomic_path
 
 SHOTS = pa.schema(
     [
@@ -111,15 +110,8 @@ def to_numpy_embeddings(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
 def write_table(path: str | Path, table: pa.Table) -> Path:
     """Write ``table`` to ``path`` atomically (temp file in the same folder, then rename)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         pq.write_table(table, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return path
 
 

@@ -69,3 +69,25 @@ def test_user_errors_print_one_line_and_exit_2(
         assert len(lines) == 1
         assert lines[0].startswith("movierep: error:")
         assert message in lines[0]
+
+
+@pytest.mark.parametrize(
+    ("argv", "key", "value", "paper"),
+    [
+        (["train", "contextualizer"], "maskpred.queue_size", "4096", "65536"),
+        (["train", "backbone", "--method", "cvrl"], "train.optimizer", '"adamw"', '"lars"'),
+        (["train", "backbone", "--method", "modist"], "modist.temperature", "0.1", "0.1"),
+        (["train", "backbone", "--method", "supervised"], "supervised.dropout", "0.5", "0.5"),
+    ],
+)
+def test_print_config_lists_every_key_with_its_paper_value(argv, key, value, paper, capsys):
+    assert main([*argv, "--profile", "cpu", "--set", "train.seed=7", "--print-config"]) == 0
+    rows = {line.split()[0]: line.split()[1:] for line in capsys.readouterr().out.splitlines()}
+    assert rows[key][:2] == [value, paper]
+    assert rows["train.seed"] == ["7", "0", "*"]  # differs from the paper: marked
+    assert rows["train.steps"][-1] == "*"
+
+
+def test_training_without_its_inputs_is_a_user_error(capsys):
+    assert main(["train", "contextualizer", "--profile", "cpu"]) == 2
+    assert "--features is required" in capsys.readouterr().err

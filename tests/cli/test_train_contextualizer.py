@@ -178,3 +178,47 @@ def test_extract_events_adds_context_features(tmp_path: Path) -> None:
     expected = contextualize(table.drop(["context_feature"]), txe)["context_feature"]
     np.testing.assert_allclose(context, to_numpy_embeddings(expected), rtol=1e-4, atol=1e-5)
     assert main([*argv, "--contextualizer", str(tmp_path / "nope")]) == 2
+
+
+def test_kill_9_after_a_checkpoint_then_rerun_equals_the_uninterrupted_run(tmp_path: Path) -> None:
+    """The issue's scenario on the real command: SIGKILL the process once a checkpoint is
+    written, rerun it, and get the weights and loss curve of a run that never stopped."""
+    import signal
+    import time
+
+    feats = features_file(tmp_path / "f.parquet", movies=4, events=40)
+    tiny = [a.replace("ckpt_every=2", "ckpt_every=100") for a in TINY]
+    argv = ["train", "contextualizer", "--features", str(feats), *tiny, "--steps", "400"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}  # the same float reductions in every run
+
+    def start(out: Path) -> subprocess.Popen[bytes]:
+        cmd = [sys.executable, "-m", "movierep", *argv, "--out", str(out)]
+        return subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    full, part = tmp_path / "full", tmp_path / "part"
+    assert start(full).wait() == 0
+    proc = start(part)
+    killed_at, deadline = None, time.monotonic() + 300
+    while proc.poll() is None and time.monotonic() < deadline:
+        try:
+            step = json.loads((part / "last" / "config.json").read_text())["step"]
+        except (OSError, ValueError):
+            step = 0
+        if 0 < step < 400:
+            proc.send_signal(signal.SIGKILL)
+            killed_at = step
+            break
+        time.sleep(0.005)
+    proc.wait()
+    assert killed_at is not None, "the run ended before a checkpoint could be caught"
+    assert start(part).wait() == 0
+    full_w = load_file(str(full / "last" / "objective.safetensors"))
+    part_w = load_file(str(part / "last" / "objective.safetensors"))
+    assert full_w.keys() == part_w.keys()
+    assert all(np.array_equal(full_w[k].numpy(), part_w[k].numpy()) for k in full_w)
+
+    def curve(out: Path) -> list[float]:
+        return [json.loads(x)["loss"] for x in (out / "metrics.jsonl").read_text().splitlines()]
+
+    assert len(curve(part)) == 400
+    assert curve(part) == curve(full)

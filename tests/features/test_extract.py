@@ -71,7 +71,9 @@ def test_extract_matches_direct_backbone_and_resumes(tmp_path, monkeypatch):
     torch.manual_seed(0)
     videos = [write_video(tmp_path / f"m{i}.mp4", seed=i) for i in range(2)]
     backbone = slow_d_tiny().eval()
-    out = extract_event_features(backbone, events_table(videos), tmp_path / "f.parquet", SPEC)
+    out = tmp_path / "f.parquet"
+    report = extract_event_features(backbone, events_table(videos), out, SPEC)
+    assert (report.done, report.exit_status()) == (["m0", "m1"], 0)
     table = tables.read_table(out)
     assert table.num_rows == 4
     assert table.column("movie_id").to_pylist() == ["m0", "m0", "m1", "m1"]
@@ -90,17 +92,18 @@ def test_extract_matches_direct_backbone_and_resumes(tmp_path, monkeypatch):
         raise AssertionError("recomputed a finished video")
 
     monkeypatch.setattr(extract, "video_event_features", boom)
-    again = extract_event_features(backbone, events_table(videos), tmp_path / "f.parquet", SPEC)
-    assert tables.read_table(again).num_rows == 4
+    again = extract_event_features(backbone, events_table(videos), out, SPEC)
+    assert (again.done, again.skipped) == ([], ["m0", "m1"])
+    assert tables.read_table(out).num_rows == 4
 
 
 def test_extract_records_a_broken_video_and_goes_on(tmp_path):
     good = write_video(tmp_path / "good.mp4")
     bad = tmp_path / "bad.mp4"
     bad.write_bytes(b"not a video")
-    out = extract_event_features(
-        slow_d_tiny().eval(), events_table([good, bad]), tmp_path / "f.parquet", SPEC
-    )
+    out = tmp_path / "f.parquet"
+    report = extract_event_features(slow_d_tiny().eval(), events_table([good, bad]), out, SPEC)
+    assert report.exit_status() == 1  # some inputs failed: recorded, the rest finished
     assert tables.read_table(out).column("movie_id").to_pylist() == ["good", "good"]
     failures = list(tmp_path.glob("f.failures.parquet"))
     assert failures

@@ -10,14 +10,14 @@ import torch
 from torch.utils.data import DataLoader
 
 from movierep.data.sequences import EventSequenceDataset
-from movierep.eval.maskpred_retrieval import (
+from movierep.models.txe import TxE
+from movierep.pretrain.maskpred import MaskPredObjective
+from movierep.tables import embedding_array
+from movierep.tasks.maskpred_retrieval import (
     context_mean_predictor,
     masked_event_retrieval,
     nearest_visible_predictor,
 )
-from movierep.models.txe import TxE
-from movierep.pretrain.maskpred import MaskPredObjective
-from movierep.tables import embedding_array
 from movierep.train.loop import TrainConfig, fit
 
 V, D = 32, 64  # verb classes, feature size

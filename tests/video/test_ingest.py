@@ -46,7 +46,7 @@ def test_shots_command_records_failures_resumes_and_merges_shards(movie_folder, 
     args = ["shots", str(movie_folder), "--out", str(out), "--detector", "scenedetect", "--quiet"]
     assert main([*args, "--shard", "0/2"]) == 0
     assert not (out / "shots.parquet").exists()  # shard 1/2 not done yet
-    assert main([*args, "--shard", "1/2"]) == 0
+    assert main([*args, "--shard", "1/2"]) == 2  # its only video is broken: all inputs failed
     shots = pq.read_table(out / "shots.parquet").to_pydict()
     assert sorted(set(shots["movie_id"])) == ["a", "b"]
     assert shots["start_frame"][:3] == [0, 40, 75]
@@ -57,8 +57,17 @@ def test_shots_command_records_failures_resumes_and_merges_shards(movie_folder, 
     assert len(keyframes["path"]) == 3 * len(shots["movie_id"])
     assert all((out / p).is_file() for p in keyframes["path"])
     capsys.readouterr()
-    assert main(args) == 0  # a rerun redoes nothing that finished
+    assert main(args) == 1  # a rerun redoes nothing that finished; some inputs failed
     assert "0 done, 2 already done, 1 failed" in capsys.readouterr().err
+
+
+def test_exit_status_when_every_input_fails(tmp_path, capsys):
+    empty = tmp_path / "empty.mp4"
+    empty.write_bytes(b"")
+    assert main(["shots", str(empty), "--out", str(tmp_path / "s"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "0 done, 0 already done, 1 failed" in err and "empty.mp4" in err
+    assert main(["events", str(empty), "--out", str(tmp_path / "e"), "--quiet"]) == 2
 
 
 def test_events_command(movie_folder, tmp_path):
@@ -86,7 +95,7 @@ def test_partial_keeps_the_shots_of_a_truncated_video_and_records_it(
     out = tmp_path / "out"
     args = ["shots", str(movie_folder), "--out", str(out), "--detector", "scenedetect"]
     args += ["--quiet", "--no-keyframes"]
-    assert main(args) == 0  # without --partial: a failure, no shots
+    assert main(args) == 1  # without --partial: a failure (exit 1: b finished), no shots
     assert pq.read_table(out / "failures.parquet").column("outcome").to_pylist() == ["failed"]
     assert main([*args, "--partial"]) == 0  # the rerun retries the failed video
     shots = pq.read_table(out / "shots.parquet").to_pydict()

@@ -60,7 +60,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def run_make(args: argparse.Namespace) -> int:
     """Generate the corpus and print where it went."""
-    from movierep.data.synthetic import make_corpus
+    from movierep.corpus import make_corpus
 
     overrides = {
         name: getattr(args, name)
@@ -75,7 +75,7 @@ def run_make(args: argparse.Namespace) -> int:
 
 def run_preview(args: argparse.Namespace) -> int:
     """Write the contact sheet and print its path."""
-    from movierep.data.synthetic.preview import contact_sheet
+    from movierep.corpus.preview import contact_sheet
 
     out = args.out or args.corpus / "contact_sheet.png"
     path = contact_sheet(args.corpus, out, movies=args.movies, shots=args.shots)

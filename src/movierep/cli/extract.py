@@ -7,12 +7,21 @@ the clip features ``v_t`` that the contextualizer and the downstream heads read)
 from __future__ import annotations
 
 import argparse
+import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pyarrow as pa
 
 from movierep import dist, tables
 from movierep.errors import UserError
+from movierep.features.extract import (
+    clip_spec_from_checkpoint,
+    events_from_corpus,
+    events_from_videos,
+    extract_with_checkpoint,
+)
+from movierep.jobs import parse_shard
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -72,17 +81,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def run_events(args: argparse.Namespace) -> int:
     """Extract event features; see ``movierep extract events --help``."""
-    from dataclasses import replace
-
-    from movierep.checkpoint import load_pretrained
-    from movierep.features.extract import (
-        clip_spec_from_checkpoint,
-        events_from_corpus,
-        events_from_videos,
-        extract_event_features,
-    )
-    from movierep.jobs import parse_shard
-
     spec = clip_spec_from_checkpoint(args.backbone)
     overrides = {
         "num_frames": args.num_frames,
@@ -90,8 +88,6 @@ def run_events(args: argparse.Namespace) -> int:
         "crop_size": args.crop_size,
     }
     spec = replace(spec, **{k: v for k, v in overrides.items() if v is not None})
-    if args.batch_size < 1:
-        raise UserError(f"--batch-size must be positive, got {args.batch_size}")
     events: pa.Table
     if args.events is not None:
         events, source = tables.read_table(args.events), args.events
@@ -102,34 +98,25 @@ def run_events(args: argparse.Namespace) -> int:
         if missing:
             raise UserError(f"{missing[0]}: video file not found")
         events, source = events_from_videos(args.videos), args.videos[0]
-    if args.contextualizer is not None:
-        from movierep.checkpoint import read_config
-
-        read_config(args.contextualizer)  # a bad checkpoint fails before the long extraction
     dist.init_from_env()
     try:
-        device = dist.device(args.device)
-        backbone = load_pretrained(args.backbone, map_location=device)
-        out = extract_event_features(
-            backbone,
+        report = extract_with_checkpoint(
+            args.backbone,
             events,
             args.out,
-            spec,
-            batch_size=args.batch_size,
-            device=device,
             source=source,
+            spec=spec,
+            batch_size=args.batch_size,
+            device=args.device,
             shard=parse_shard(args.shard) if args.shard else None,
+            contextualizer=args.contextualizer,
         )
-        if args.contextualizer is not None and dist.is_main():
-            from movierep.features.contextualize import contextualize
-
-            table = contextualize(tables.read_table(out), args.contextualizer, device, source=out)
-            tables.write_table(out, table)
-        if dist.is_main() and out.is_file():
-            n = tables.read_table(out, columns=["event_index"]).num_rows
-            print(f"wrote {n} event features ({spec.num_frames}x{spec.frame_stride}) to {out}")
+        print("\n".join(report.lines()), file=sys.stderr)
+        if dist.is_main() and args.out.is_file():
+            n = tables.read_table(args.out, columns=["event_index"]).num_rows
+            print(f"wrote {n} event features ({spec.num_frames}x{spec.frame_stride}) to {args.out}")
         elif dist.is_main():
-            print(f"shard done; {out} is merged when every shard has finished")
+            print(f"shard done; {args.out} is merged when every shard has finished")
     finally:
         dist.destroy()
-    return 0
+    return report.exit_status()

@@ -2,7 +2,8 @@
 
 Both commands take videos, folders, ``.txt`` lists, corpus folders or ``catalog.parquet``
 files, resume where an earlier run stopped, record every failed video in
-``OUT/failures.parquet`` without stopping, and split the work with ``--shard i/n`` or over
+``OUT/failures.parquet`` without stopping (exit status 1 when some failed, 2 when all
+did), and split the work with ``--shard i/n`` or over
 torchrun ranks (``torchrun --nproc_per_node 4 -m movierep shots movies/ --out runs/shots``).
 """
 
@@ -122,11 +123,7 @@ def _positive_int(text: str) -> int:
 
 
 def _finish(report: JobReport, merged: bool, out: Path, stage: str) -> int:
-    print(report.summary(), file=sys.stderr)
-    for job_id, _path, error_type, message in report.failed:
-        print(f"  failed {job_id}: {error_type}: {message}", file=sys.stderr)
-    for job_id, _path, error_type, message in report.partial:
-        print(f"  partial {job_id}: {error_type}: {message}", file=sys.stderr)
+    print("\n".join(report.lines()), file=sys.stderr)
     if merged:
         print(f"wrote {out / f'{stage}.parquet'} and {out / 'failures.parquet'}", file=sys.stderr)
     elif dist.is_main():
@@ -134,7 +131,7 @@ def _finish(report: JobReport, merged: bool, out: Path, stage: str) -> int:
             f"{stage}: other shards still running; rerun without --shard to merge",
             file=sys.stderr,
         )
-    return 0
+    return report.exit_status()
 
 
 def run_shots(args: argparse.Namespace) -> int:

@@ -2,9 +2,9 @@
 
 A *clip* is ``num_frames`` frames taken ``frame_stride`` source frames apart (the paper's
 Slow-D input is 16×4: 16 frames covering 64 source frames, ≈ 2 s at 30 fps). Datasets
-index :class:`~movierep.data.sources.VideoSpan` s, are map-style (so
-``DistributedSampler`` shards them) and draw their randomness from torch's global RNG,
-which the DataLoader seeds per worker from the loop's seed.
+index :class:`~movierep.data.sources.VideoSpan` s, are map-style and draw their
+randomness from torch's global RNG, which :class:`movierep.data.sampling.SeededItems`
+seeds per item (so a resumed run draws exactly what an uninterrupted one would).
 
 CVRL temporal sampling (Qian et al. 2021, §3.2 "Temporal augmentation"; the official
 TF implementation ``sample_ssl_sequence``): the gap ``t`` between the start times of the
@@ -21,14 +21,12 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
 from torch import Tensor
-from torch.utils.data import DataLoader, Dataset, DistributedSampler, RandomSampler
+from torch.utils.data import Dataset
 
-from movierep import dist
 from movierep.data.augment import ClipAugment
 from movierep.data.sources import VideoSpan
 from movierep.errors import UserError
@@ -250,44 +248,3 @@ class LabelledClipDataset(Dataset[dict[str, Tensor]]):
 
         (clip,) = read_span_clips(span, pick, self.num_frames, self.frame_stride)
         return {"clip": self.transform(torch.from_numpy(clip)), "label": torch.tensor(span.label)}
-
-
-def clip_loader(
-    dataset: Dataset[Any],
-    *,
-    batch_size: int,
-    num_workers: int = 0,
-    seed: int = 0,
-    name: str = "data",
-) -> DataLoader[Any]:
-    """A shuffling, drop-last loader; sharded with ``DistributedSampler`` under DDP.
-
-    Dropping the last short batch keeps every contrastive batch the same size (and the
-    number of negatives fixed). ``batch_size`` is per process.
-
-    Raises:
-        UserError: when the data hold fewer items than one global batch.
-    """
-    size = len(dataset)  # type: ignore[arg-type]
-    world = dist.world_size()
-    if size < batch_size * world:
-        raise UserError(
-            f"{name}: {size} videos/spans but the global batch is {batch_size * world}; "
-            "use a smaller train.batch_size or more data"
-        )
-    sampler: DistributedSampler[Any] | RandomSampler
-    if dist.is_initialized() and world > 1:
-        sampler = DistributedSampler(dataset, shuffle=True, seed=seed, drop_last=True)
-    else:
-        sampler = RandomSampler(
-            dataset,  # type: ignore[arg-type]
-            generator=torch.Generator().manual_seed(seed),
-        )
-    return DataLoader(
-        dataset,
-        batch_size=batch_size,
-        sampler=sampler,
-        num_workers=num_workers,
-        drop_last=True,
-        persistent_workers=num_workers > 0,
-    )

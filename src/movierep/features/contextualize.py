@@ -19,9 +19,10 @@ import pyarrow as pa
 import torch
 from torch import nn
 
-from movierep.checkpoint import load_pretrained, read_config
+from movierep.checkpoint import read_config
 from movierep.data.sequences import EventRuns, event_runs, token_step
 from movierep.errors import UserError
+from movierep.models import load_pretrained
 from movierep.models.txe import TxE
 from movierep.runlog import progress
 from movierep.tables import embedding_array

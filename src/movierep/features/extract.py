@@ -28,8 +28,11 @@ import torch
 from torch import nn
 
 from movierep import dist, tables
+from movierep.checkpoint import read_config
 from movierep.data.clips import centered_start, clip_duration
 from movierep.errors import UserError
+from movierep.jobs import Job, JobReport, merge_parts, pending_ids, run_jobs
+from movierep.models import load_pretrained
 
 
 @dataclass(frozen=True)
@@ -46,8 +49,6 @@ def clip_spec_from_checkpoint(ckpt: str | Path) -> ClipSpec:
 
     Falls back to the paper's 16×4 at 224² when the checkpoint does not record it.
     """
-    from movierep.checkpoint import read_config
-
     data = read_config(ckpt).get("run_config", {}).get("data", {})
     default = ClipSpec()
     return ClipSpec(
@@ -204,7 +205,8 @@ def extract_event_features(
     device: torch.device | str = "cpu",
     source: str | Path = "events",
     shard: tuple[int, int] | None = None,
-) -> Path:
+    show_progress: bool = True,
+) -> JobReport:
     """Run ``backbone`` over every event of ``events`` and write ``event_features`` to ``out``.
 
     One job per video (:mod:`movierep.jobs`): each finished video is written to
@@ -222,13 +224,12 @@ def extract_event_features(
         device: where the backbone runs.
         source: name of the events table, for error messages.
         shard: ``(i, n)`` to run only every n-th video (default: the torchrun rank).
+        show_progress: show a progress bar.
 
     Returns:
-        ``out``, written once every video has a part or a failure record (the last
-        worker to finish merges).
+        This worker's report (done, skipped and failed videos). ``out`` is written once
+        every video has a part or a failure record (the last worker to finish merges).
     """
-    from movierep.jobs import Job, merge_parts, pending_ids, run_jobs
-
     out = Path(out)
     if out.suffix != ".parquet":
         raise UserError(f"{out}: the features file must end in .parquet")
@@ -249,11 +250,66 @@ def extract_event_features(
         return features_table(rows, feats)
 
     stage = out.stem
-    run_jobs(jobs, work, out.parent, stage, shard)
+    report = run_jobs(jobs, work, out.parent, stage, shard, show_progress=show_progress)
     if shard is None:
         dist.barrier()
     ids = [job.id for job in jobs]
     if dist.is_main() and not pending_ids(out.parent, stage, ids):
         merge_parts(out.parent, stage, ids, failures_file=f"{stage}.failures.parquet")
     dist.barrier()
-    return out
+    return report
+
+
+def extract_with_checkpoint(
+    backbone: str | Path,
+    events: pa.Table,
+    out: str | Path,
+    *,
+    source: str | Path = "events",
+    spec: ClipSpec | None = None,
+    batch_size: int = 16,
+    device: str = "auto",
+    shard: tuple[int, int] | None = None,
+    contextualizer: str | Path | None = None,
+) -> JobReport:
+    """Extract event features with a backbone checkpoint (``movierep extract events``).
+
+    Args:
+        backbone: backbone checkpoint folder (``movierep train backbone``).
+        events: events table (``movie_id, event_index, start_time, end_time, video_path``).
+        out: the features Parquet file.
+        source: name of the events' origin, for error messages.
+        spec: clip shape; default: the one the backbone was trained with.
+        batch_size: clips per backbone call.
+        device: ``auto``, ``cpu``, ``cuda`` or ``cuda:N``.
+        shard: ``(i, n)`` to run only every n-th video (default: the torchrun rank).
+        contextualizer: a TxE checkpoint; its contextual features are added as the
+            ``context_feature`` column once the table is merged.
+
+    Returns:
+        This worker's report.
+    """
+    if batch_size < 1:
+        raise UserError(f"--batch-size must be positive, got {batch_size}")
+    spec = spec or clip_spec_from_checkpoint(backbone)
+    if contextualizer is not None:
+        read_config(contextualizer)  # a bad checkpoint fails before the long extraction
+    where = dist.device(device)
+    model = load_pretrained(backbone, map_location=where)
+    report = extract_event_features(
+        model,
+        events,
+        out,
+        spec,
+        batch_size=batch_size,
+        device=where,
+        source=source,
+        shard=shard,
+    )
+    out = Path(out)
+    if contextualizer is not None and dist.is_main() and out.is_file():
+        from movierep.features.contextualize import contextualize
+
+        table = contextualize(tables.read_table(out), contextualizer, where, source=out)
+        tables.write_table(out, table)
+    return report

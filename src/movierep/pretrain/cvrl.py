@@ -16,6 +16,12 @@ What we follow from CVRL (paper §4.1 and its official TF Model Garden implement
 128; LARS with lr 0.32 for a global batch of 1024 (linear scaling), weight decay 1e-6,
 linear warm-up then cosine decay. The paper profile trains the backbone for 400 epochs
 on K400 (Xiao et al.).
+
+CVRL's two other ingredients live on the data side, where the clips are made: its
+temporal sampling (the gap between the two clips' starts drawn from a decreasing density)
+is :func:`movierep.data.clips.sample_pair_starts`, and its temporally consistent spatial
+augmentation is :class:`movierep.data.augment.ClipAugment`. The recipe that wires them
+together is :mod:`movierep.recipes.cvrl`.
 """
 
 from __future__ import annotations

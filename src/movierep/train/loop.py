@@ -141,26 +141,50 @@ def _to_device(batch: Batch, device: torch.device) -> Batch:
     }
 
 
-def _batches(data: Iterable[Batch], start_epoch: int) -> Iterator[tuple[int, Batch]]:
-    """Cycle ``data`` forever, calling ``set_epoch`` on its sampler/dataset at each pass."""
+def _batches(
+    data: Iterable[Batch], start_epoch: int, skip: int = 0
+) -> Iterator[tuple[int, int, Batch]]:
+    """Cycle ``data`` forever as ``(epoch, batches done in the epoch, batch)``.
+
+    ``set_epoch`` is called on the data's sampler/dataset at each pass. The first ``skip``
+    batches of ``start_epoch`` are left out (a resumed run): by the sampler when it can
+    (``sampler.skip``, :class:`movierep.data.sampling.SeededSampler`; nothing is loaded),
+    else by drawing and dropping them.
+    """
     epoch = start_epoch
     while True:
-        for holder in (getattr(data, "sampler", None), getattr(data, "dataset", None), data):
+        sampler = getattr(data, "sampler", None)
+        for holder in (sampler, getattr(data, "dataset", None), data):
             if holder is not None and hasattr(holder, "set_epoch"):
                 holder.set_epoch(epoch)
-        empty = True
+        dropped = 0
+        if skip and hasattr(sampler, "skip") and getattr(data, "batch_size", None):
+            sampler.skip(skip * data.batch_size)  # type: ignore[union-attr, attr-defined]
+            dropped = skip
+        count, empty = dropped, True
         for batch in data:
             empty = False
-            yield epoch, batch
-        if empty:
+            if count < skip:  # fast-forward by drawing (data without a skipping sampler)
+                count += 1
+                continue
+            count += 1
+            yield epoch, count, batch
+        if empty and not skip:
             raise ValueError("the training data yielded no batch")
-        epoch += 1
+        epoch, skip = epoch + 1, 0
 
 
 def _trainer_state(
-    optimizer: torch.optim.Optimizer, step: int, epoch: int, rng: torch.Tensor
+    optimizer: torch.optim.Optimizer, step: int, epoch: int, batch: int, rng: torch.Tensor
 ) -> dict[str, Any]:
-    return {"optimizer": optimizer.state_dict(), "step": step, "epoch": epoch, "torch_rng": rng}
+    return {
+        "optimizer": optimizer.state_dict(),
+        "step": step,
+        "epoch": epoch,
+        "batch_in_epoch": batch,
+        "torch_rng": rng,
+        **({"cuda_rng": torch.cuda.get_rng_state()} if torch.cuda.is_available() else {}),
+    }
 
 
 def _gathered_rng() -> torch.Tensor:
@@ -187,6 +211,7 @@ def _save(
     optimizer: torch.optim.Optimizer,
     step: int,
     epoch: int,
+    batch: int,
     run_config: dict[str, Any],
     rng: torch.Tensor,
 ) -> Path:
@@ -198,7 +223,7 @@ def _save(
         kwargs,
         run_config=run_config,
         objective=objective,
-        trainer_state=_trainer_state(optimizer, step, epoch, rng),
+        trainer_state=_trainer_state(optimizer, step, epoch, batch, rng),
         step=step,
     )
 
@@ -235,33 +260,39 @@ def fit(
     device = dist.device(cfg.device)
     objective.to(device)
     optimizer = build_optimizer(objective, cfg)
-    start, start_epoch = 0, 0
+    start, start_epoch, skip = 0, 0, 0
     last = out / "last"
     if resume and (last / checkpoint.OBJECTIVE).is_file():
         checkpoint.load_state(objective, last / checkpoint.OBJECTIVE)
         state = checkpoint.load_trainer_state(last)
         if state is not None:
             optimizer.load_state_dict(state["optimizer"])
-            start, start_epoch = int(state["step"]), int(state["epoch"]) + 1
+            start, start_epoch = int(state["step"]), int(state["epoch"])
+            if "batch_in_epoch" in state:  # continue inside the epoch, with the next batch
+                skip = int(state["batch_in_epoch"])
+            else:  # a checkpoint of movierep <= 0.1.0: the next epoch
+                start_epoch += 1
             _restore_rng(state["torch_rng"])
+            if "cuda_rng" in state and torch.cuda.is_available():
+                torch.cuda.set_rng_state(state["cuda_rng"])
     model: nn.Module = objective
     if dist.world_size() > 1:
         ids = [device.index] if device.type == "cuda" else None
         model = DistributedDataParallel(objective, device_ids=ids)
     lrs = lr_schedule(cfg)
-    logger = MetricsLogger(out)
+    logger = MetricsLogger(out, after_step=start)
     use_bf16 = cfg.bf16 and device.type == "cuda"
     result = FitResult(step=start)
     if start >= cfg.steps:
         result.checkpoint = last
         return result
-    batches = _batches(data, start_epoch)
-    epoch = start_epoch
+    batches = _batches(data, start_epoch, skip)
+    epoch, in_epoch = start_epoch, skip
     global_batch = cfg.batch_size * dist.world_size()
     tic, seen = time.monotonic(), 0
     model.train()
     for step in progress(range(start, cfg.steps), desc=title, total=cfg.steps - start):
-        epoch, batch = next(batches)
+        epoch, in_epoch, batch = next(batches)
         batch = _to_device(batch, device)
         for group in optimizer.param_groups:
             group["lr"] = float(lrs[step])
@@ -294,12 +325,14 @@ def fit(
         if done % cfg.ckpt_every == 0 and done < cfg.steps:
             rng = _gathered_rng()
             if dist.is_main():
-                _save(last, objective, export, optimizer, done, epoch, run_config or {}, rng)
+                _save(
+                    last, objective, export, optimizer, done, epoch, in_epoch, run_config or {}, rng
+                )
             dist.barrier()
     rng = _gathered_rng()
     if dist.is_main():
         result.checkpoint = _save(
-            last, objective, export, optimizer, cfg.steps, epoch, run_config or {}, rng
+            last, objective, export, optimizer, cfg.steps, epoch, in_epoch, run_config or {}, rng
         )
         write_summary(
             out,

@@ -12,14 +12,14 @@ convention: ``flow[t, y, x] = (u, v)`` means the pixel at (x, y) of frame t move
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 from collections.abc import Callable, Hashable
 from pathlib import Path
 from typing import Any
 
 import cv2
 import numpy as np
+
+from movierep.files import atomic_path
 
 FLOW_METHODS = ("dis", "farneback")
 # OpenCV allocates the output when given None; DIS would use a passed array as initial flow.
@@ -113,13 +113,6 @@ class FlowCache:
             return cached
         self.misses += 1
         flow = compute_flow(frames_fn(), method=self.method)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npy.tmp")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                np.save(f, flow)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with atomic_path(path) as tmp, tmp.open("wb") as f:
+            np.save(f, flow)
         return flow

@@ -14,6 +14,7 @@ import numpy as np
 import pyarrow as pa
 from PIL import Image
 
+from movierep.files import atomic_path
 from movierep.tables import KEYFRAMES
 from movierep.video.decode import open_video
 
@@ -83,7 +84,8 @@ def write_keyframes(
         for frame in reader.frames():
             for movie_id, shot_index, k in wanted.get(frame.index, ()):
                 name = keyframe_name(shot_index, k)
-                Image.fromarray(frame.image).save(out_dir / name, quality=quality)
+                with atomic_path(out_dir / name) as tmp:
+                    Image.fromarray(frame.image).save(tmp, format="JPEG", quality=quality)
                 for key, value in zip(
                     KEYFRAMES.names,
                     (movie_id, shot_index, k, frame.index, frame.time, name),

@@ -1,0 +1,407 @@
+"""A movie's script: scenes, shots, 2 s events and the causal links between events.
+
+The script is drawn from the catalog facts (:class:`MovieMeta`) alone, before anything
+is rendered:
+
+- **Scenes** tile the movie in whole events (a scene happens in one place with 1-4
+  characters; its length follows the writer). The two leads share scenes often and their
+  relationship sets how they are placed and what they do together.
+- **Events** are consecutive 2 s windows, one verb each. A writer's *causal scripts*
+  (:data:`CAUSAL_RULES`, e.g. ``hit -> fall``, ``chase -> flee``) make one event cause,
+  enable or provoke a later one within the same scene and at most 2 events later, so the
+  link stays inside VidSitu's 10 s (5-event) window.
+- **Shots** tile each scene with lognormal lengths (the genre's pacing times the
+  director's habit); each has a camera plan (framing, subject, pan, zoom) and an
+  incoming transition (cut, dissolve, or fade at scene changes).
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import numpy as np
+
+from movierep.corpus.metadata import MovieMeta
+from movierep.corpus.vocab import (
+    FRAMINGS,
+    PLACES,
+    TRANSITIVE,
+    VERBS,
+    WAYS_SPEAKING,
+)
+from movierep.corpus.world import Character, Palette, sample_cast
+
+#: (source verb, relation, destination verb, destination agent, destination patient).
+#: Roles name the source's participants: ``a`` agent, ``p`` patient, ``o`` another
+#: character of the scene, ``-`` none. Relations read "src Causes dst", "dst is a
+#: Reaction To src", "src Enables dst".
+CAUSAL_RULES: tuple[tuple[str, str, str, str, str], ...] = (
+    ("hit", "Causes", "fall", "p", "-"),
+    ("push", "Causes", "fall", "p", "-"),
+    ("jump", "Causes", "fall", "a", "-"),
+    ("spin", "Causes", "fall", "a", "-"),
+    ("smoke", "Causes", "shake", "a", "-"),
+    ("hit", "Reaction To", "hit", "p", "a"),
+    ("hit", "Reaction To", "shake", "p", "-"),
+    ("chase", "Reaction To", "flee", "p", "a"),
+    ("grow", "Reaction To", "flee", "o", "a"),
+    ("talk", "Reaction To", "talk", "p", "a"),
+    ("wave", "Reaction To", "approach", "p", "a"),
+    ("fall", "Reaction To", "approach", "o", "a"),
+    ("approach", "Enables", "hit", "a", "p"),
+    ("approach", "Enables", "talk", "a", "p"),
+    ("approach", "Enables", "embrace", "a", "p"),
+    ("approach", "Enables", "push", "a", "p"),
+    ("walk", "Enables", "sit", "a", "-"),
+    ("embrace", "Enables", "kiss", "a", "p"),
+)
+
+#: Verbs the two leads favour together, by relationship (shows the relationship in content).
+RELATIONSHIP_VERBS: dict[str, dict[str, float]] = {
+    "friend": {"talk": 3, "wave": 3, "walk": 2, "approach": 1},
+    "ex_boyfriend_ex_girlfriend": {"flee": 3, "push": 2, "talk": 2, "approach": 1},
+    "husband_wife": {"talk": 3, "sit": 2, "embrace": 2, "walk": 1},
+    "boyfriend_girlfriend": {"embrace": 3, "kiss": 3, "talk": 2, "approach": 2},
+}
+#: How far apart the leads start a scene (fraction of the world width), by relationship.
+RELATIONSHIP_SPACING: dict[str, float] = {
+    "friend": 0.25,
+    "ex_boyfriend_ex_girlfriend": 0.5,
+    "husband_wife": 0.16,
+    "boyfriend_girlfriend": 0.11,
+}
+#: Genre nudges on the writer's ways of speaking.
+GENRE_WAYS: dict[str, tuple[float, float, float, float, float]] = {
+    "action": (1, 2, 1, 0.5, 2),
+    "comedy": (1, 1, 2, 1, 0.5),
+    "drama": (2, 1, 2, 1, 0.5),
+    "horror": (1, 1, 0.5, 0.5, 3),
+    "romance": (1, 1, 3, 0.5, 0.3),
+    "scifi": (3, 0.5, 1, 3, 0.5),
+    "thriller": (1, 2, 1, 0.5, 3),
+}
+
+
+@dataclass(frozen=True)
+class Scene:
+    """A stretch of the movie in one place.
+
+    Attributes:
+        index: scene number in the movie.
+        place: class of :data:`PLACES`.
+        characters: cast indices present (1-4).
+        way_speaking: how its talk events are staged (``none`` without talk).
+        start_event: first event index; ``num_events`` its length in 2 s events.
+        palette: colour transform of the background.
+        layout_seed: seed of the procedural background layout.
+        start_x: initial x of each character (fraction of world width).
+        start_y: initial ground line of each character (fraction of world height).
+    """
+
+    index: int
+    place: str
+    characters: tuple[int, ...]
+    way_speaking: str
+    start_event: int
+    num_events: int
+    palette: Palette
+    layout_seed: int
+    start_x: tuple[float, ...]
+    start_y: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class Event:
+    """One 2 s event: a verb performed by an agent, maybe on a patient (cast indices)."""
+
+    index: int
+    scene_index: int
+    verb: str
+    agent: int
+    patient: int | None
+
+
+@dataclass(frozen=True)
+class Link:
+    """A causal link ``src relation dst`` between two events of the same scene."""
+
+    src: int
+    dst: int
+    relation: str
+
+
+@dataclass(frozen=True)
+class CameraPlan:
+    """How one shot is filmed.
+
+    Attributes:
+        framing: ``wide``, ``medium`` or ``close``.
+        zoom: world width / visible width at the shot's first frame.
+        zoom_rate: relative zoom change per second (>0 zooms in).
+        subject: cast index the camera frames (``None`` for a wide master shot).
+        pan: horizontal pan speed in world widths per second.
+        follow: how much the camera follows the subject's motion (0..1).
+        handheld: camera-shake amplitude (fraction of the visible width).
+        offset: framing offset of the centre (fraction of the visible width).
+    """
+
+    framing: str
+    zoom: float
+    zoom_rate: float
+    subject: int | None
+    pan: float
+    follow: float
+    handheld: float
+    offset: float
+
+    def describe(self, cast: list[Character]) -> str:
+        """Camera text for ``shots.parquet``, e.g. ``close:c1;pan_right;zoom_in``."""
+        parts = [
+            self.framing
+            + (f":{cast[self.subject].character_id}" if self.subject is not None else "")
+        ]
+        if self.pan:
+            parts.append("pan_right" if self.pan > 0 else "pan_left")
+        if self.zoom_rate:
+            parts.append("zoom_in" if self.zoom_rate > 0 else "zoom_out")
+        if self.handheld:
+            parts.append("handheld")
+        return ";".join(parts)
+
+
+@dataclass(frozen=True)
+class Shot:
+    """A continuous camera take: frames ``[start_frame, end_frame)`` of one scene."""
+
+    index: int
+    scene_index: int
+    start_frame: int
+    end_frame: int
+    transition_in: str
+    camera: CameraPlan
+
+
+@dataclass(frozen=True)
+class MovieScript:
+    """Everything that happens in one movie, in frames and 2 s events."""
+
+    meta: MovieMeta
+    cast: list[Character]
+    scenes: list[Scene]
+    events: list[Event]
+    links: list[Link]
+    shots: list[Shot]
+    fps: int
+
+    @property
+    def frames_per_event(self) -> int:
+        """Frames of one 2 s event."""
+        return 2 * self.fps
+
+    @property
+    def num_frames(self) -> int:
+        """Length of the movie in frames."""
+        return len(self.events) * self.frames_per_event
+
+
+def _weights(values: dict[str, float], names: tuple[str, ...]) -> np.ndarray:
+    w = np.array([values.get(n, 0.0) for n in names], dtype=float)
+    return np.asarray(w / w.sum())
+
+
+def _scene_lengths(total: int, mean: float, rng: np.random.Generator) -> list[int]:
+    lengths: list[int] = []
+    while sum(lengths) < total:
+        lengths.append(int(np.clip(rng.poisson(mean), 2, 30)))
+    lengths[-1] -= sum(lengths) - total
+    if lengths[-1] < 2 and len(lengths) > 1:
+        lengths[-2] += lengths.pop()
+    return lengths
+
+
+def _plan_scenes(meta: MovieMeta, cast: list[Character], rng: np.random.Generator) -> list[Scene]:
+    genre, writer = meta.genre, meta.writer
+    movie_palette = Palette(meta.hue, genre.saturation, genre.brightness)
+    ways = np.array(writer.ways) * np.array(GENRE_WAYS[genre.name])
+    scenes, start = [], 0
+    for index, length in enumerate(_scene_lengths(meta.num_events, writer.scene_events, rng)):
+        size = int(np.clip(rng.poisson(writer.cast - 1) + 1, 1, min(4, len(cast))))
+        leads = [0, 1] if rng.random() < 0.7 else [int(rng.integers(2))]
+        others = [int(c) for c in rng.permutation(np.arange(2, len(cast)))]
+        members = (leads + others)[: max(size, 1)]
+        xs = np.sort(rng.uniform(0.12, 0.88, len(members)))
+        order = [int(i) for i in rng.permutation(len(members))]
+        start_x = [float(xs[order[i]]) for i in range(len(members))]
+        if 0 in members and 1 in members:  # the relationship shows in how close the leads stand
+            i0, i1 = members.index(0), members.index(1)
+            mid = float(np.clip(start_x[i0], 0.3, 0.7))
+            gap = RELATIONSHIP_SPACING[meta.relationship] * rng.uniform(0.85, 1.15)
+            side = 1 if rng.random() < 0.5 else -1
+            start_x[i0], start_x[i1] = mid - side * gap / 2, mid + side * gap / 2
+        scenes.append(
+            Scene(
+                index=index,
+                place=PLACES[int(rng.choice(len(PLACES), p=genre.place_weights()))],
+                characters=tuple(members),
+                way_speaking=WAYS_SPEAKING[
+                    int(rng.choice(len(WAYS_SPEAKING), p=ways / ways.sum()))
+                ],
+                start_event=start,
+                num_events=length,
+                palette=movie_palette.jitter(rng),
+                layout_seed=int(rng.integers(2**31)),
+                start_x=tuple(start_x),
+                start_y=tuple(float(y) for y in rng.uniform(0.8, 0.94, len(members))),
+            )
+        )
+        start += length
+    return scenes
+
+
+def _fresh_event(meta: MovieMeta, scene: Scene, index: int, rng: np.random.Generator) -> Event:
+    """An event not caused by an earlier one: talk, a verb of the leads, or a genre verb."""
+    members = list(scene.characters)
+    if len(members) >= 2 and rng.random() < meta.writer.talk:
+        verb = "talk"
+    elif 0 in members and 1 in members and rng.random() < 0.4:
+        weights = _weights(RELATIONSHIP_VERBS[meta.relationship], VERBS)
+        verb = VERBS[int(rng.choice(len(VERBS), p=weights))]
+        agent = int(rng.integers(2))  # one lead acts, on the other
+        return Event(index, scene.index, verb, agent, 1 - agent if verb in TRANSITIVE else None)
+    else:
+        weights = meta.genre.verb_weights()
+        if len(members) < 2:
+            weights = weights * np.array([v not in TRANSITIVE for v in VERBS])
+        verb = VERBS[int(rng.choice(len(VERBS), p=weights / weights.sum()))]
+    order = [int(c) for c in rng.permutation(members)]
+    patient = order[1] if verb in TRANSITIVE else None
+    return Event(index, scene.index, verb, order[0], patient)
+
+
+def _follow_up(event: Event, scene: Scene, rng: np.random.Generator) -> tuple[str, Event] | None:
+    """Pick a causal rule that applies to ``event``: (relation, the consequence event)."""
+    options = []
+    for src, relation, dst, agent_role, patient_role in CAUSAL_RULES:
+        if src != event.verb:
+            continue
+        others = [c for c in scene.characters if c not in (event.agent, event.patient)]
+        roles = {"a": event.agent, "p": event.patient, "-": None}
+        roles["o"] = int(rng.choice(others)) if others else None
+        agent, patient = roles[agent_role], roles[patient_role]
+        if agent is None or (patient_role != "-" and patient is None):
+            continue
+        options.append((relation, Event(-1, event.scene_index, dst, agent, patient)))
+    if not options:
+        return None
+    return options[int(rng.integers(len(options)))]
+
+
+def _script_events(
+    meta: MovieMeta, scenes: list[Scene], rng: np.random.Generator
+) -> tuple[list[Event], list[Link]]:
+    events: list[Event] = []
+    links: list[Link] = []
+    for scene in scenes:
+        end = scene.start_event + scene.num_events
+        pending: dict[int, tuple[int, str, Event]] = {}
+        for index in range(scene.start_event, end):
+            if index in pending:
+                src, relation, planned = pending.pop(index)
+                event = Event(index, scene.index, planned.verb, planned.agent, planned.patient)
+                links.append(Link(src, index, relation))
+            else:
+                event = _fresh_event(meta, scene, index, rng)
+            events.append(event)
+            if rng.random() < meta.writer.causal:
+                follow = _follow_up(event, scene, rng)
+                gap = 1 if rng.random() < 0.75 else 2
+                if follow and index + gap < end and index + gap not in pending:
+                    pending[index + gap] = (index, follow[0], follow[1])
+        scene_events = events[scene.start_event : end]
+        if len(scene.characters) >= 2 and not any(e.verb == "talk" for e in scene_events):
+            linked = {i for link in links for i in (link.src, link.dst)}
+            free = [e.index for e in scene_events if e.index not in linked]
+            if free:
+                i = int(rng.choice(free))
+                a, p = (int(c) for c in rng.permutation(list(scene.characters))[:2])
+                events[i] = Event(i, scene.index, "talk", a, p)
+    return events, links
+
+
+def _plan_camera(
+    meta: MovieMeta,
+    scene: Scene,
+    events: list[Event],
+    first: bool,
+    mid_event: int,
+    rng: np.random.Generator,
+) -> CameraPlan:
+    d = meta.director
+    framing_w = np.array(d.framing, dtype=float) * (np.array([4.0, 1.0, 0.5]) if first else 1.0)
+    framing = list(FRAMINGS)[int(rng.choice(3, p=framing_w / framing_w.sum()))]
+    subject = None
+    if framing != "wide":
+        subject = (
+            events[mid_event].agent if rng.random() < 0.7 else int(rng.choice(scene.characters))
+        )
+    lo, hi = FRAMINGS[framing]
+    zoom_rate = (
+        float(rng.choice([-1, 1]) * rng.uniform(0.04, 0.12)) if rng.random() < d.zoom else 0.0
+    )
+    pan = float(rng.choice([-1, 1]) * rng.uniform(0.02, 0.06)) if rng.random() < d.pan else 0.0
+    return CameraPlan(
+        framing=framing,
+        zoom=float(rng.uniform(lo, hi)),
+        zoom_rate=zoom_rate,
+        subject=subject,
+        pan=pan,
+        follow=d.follow,
+        handheld=d.handheld,
+        offset=float(rng.uniform(-0.15, 0.15)),
+    )
+
+
+def _plan_shots(
+    meta: MovieMeta, scenes: list[Scene], events: list[Event], fps: int, rng: np.random.Generator
+) -> list[Shot]:
+    fpe = 2 * fps
+    mean = meta.genre.shot_seconds * meta.director.shot_scale * fps
+    min_len = max(8, int(0.6 * fps))
+    shots: list[Shot] = []
+    for scene in scenes:
+        start = scene.start_event * fpe
+        end = start + scene.num_events * fpe
+        cuts = [start]
+        while cuts[-1] < end:
+            length = max(min_len, int(rng.lognormal(np.log(mean) - 0.125, 0.5)))
+            cuts.append(min(end, cuts[-1] + length))
+        if len(cuts) > 2 and cuts[-1] - cuts[-2] < min_len:
+            cuts.pop(-2)
+        for k, (s, e) in enumerate(itertools.pairwise(cuts)):
+            if not shots:
+                transition = "fade"
+            elif k == 0:
+                r = rng.random()
+                transition = (
+                    "fade"
+                    if r < meta.director.fade
+                    else "dissolve"
+                    if r < meta.director.fade + 0.2
+                    else "cut"
+                )
+            else:
+                transition = "dissolve" if rng.random() < meta.director.dissolve * 0.5 else "cut"
+            mid_event = ((s + e) // 2) // fpe
+            camera = _plan_camera(meta, scene, events, k == 0, mid_event, rng)
+            shots.append(Shot(len(shots), scene.index, s, e, transition, camera))
+    return shots
+
+
+def write_script(meta: MovieMeta, fps: int, rng: np.random.Generator) -> MovieScript:
+    """Draw the whole script of one movie: cast, scenes, events, links and shots."""
+    cast = sample_cast(int(rng.integers(3, 7)), rng)
+    scenes = _plan_scenes(meta, cast, rng)
+    events, links = _script_events(meta, scenes, rng)
+    shots = _plan_shots(meta, scenes, events, fps, rng)
+    return MovieScript(meta, cast, scenes, events, links, shots, fps)

@@ -1,0 +1,97 @@
+"""MoDist recipe: CVRL plus motion distillation from an optical-flow pathway (Xiao et al. 2021).
+
+The run config's defaults are the paper profile (CVRL's optimisation and clips); the
+``cpu`` profile trains ``slow_d_tiny`` with ``motion_net_tiny``. Optical flow of every
+clip is computed once and cached under ``out/flow_cache``
+(:class:`movierep.data.clips.CachedFlow`); the objective is in :mod:`movierep.pretrain.modist`.
+
+Launch (same code path)::
+
+    movierep train backbone --method modist --data corpus/kinetics --profile cpu --out runs/md
+    torchrun --standalone --nproc_per_node=8 -m movierep train backbone --method modist ...
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from torch import nn
+from torch.utils.data import Dataset
+
+from movierep import config
+from movierep.data.clips import CachedFlow, ClipConfig, ClipPairDataset, clip_augment
+from movierep.data.sources import concat_sources, open_source
+from movierep.errors import UserError
+from movierep.models import MODELS
+from movierep.pretrain.modist import MoDist, MoDistConfig
+from movierep.recipes.backbone import CPU_COMMON, BackboneConfig, contrastive_train, train_backbone
+from movierep.train.loop import FitResult, TrainConfig
+
+METHOD = "modist"
+
+#: Motion pathways a run may name as ``modist.motion_arch``.
+MOTION_NETS = ("motion_net", "motion_net_tiny")
+
+
+@dataclass(frozen=True)
+class MoDistRun:
+    """``train backbone --method modist``: backbone, clips, MoDist objective, optimisation."""
+
+    model: BackboneConfig = field(default_factory=BackboneConfig)
+    data: ClipConfig = field(default_factory=ClipConfig)
+    modist: MoDistConfig = field(default_factory=MoDistConfig)
+    train: TrainConfig = field(default_factory=contrastive_train)
+
+
+PROFILES: dict[str, dict[str, Any]] = {
+    "paper": {},
+    "cpu": {
+        **CPU_COMMON,
+        "modist.proj_hidden_dim": 256,
+        "modist.proj_dim": 64,
+        "modist.motion_arch": "motion_net_tiny",
+    },
+}
+
+
+def resolve(
+    profile: str = "paper", config_file: Path | None = None, sets: Sequence[str] = ()
+) -> MoDistRun:
+    """The resolved run config: defaults ← ``profile`` ← YAML file ← ``sets``."""
+    return config.build(MoDistRun, PROFILES, profile, config_file, sets)
+
+
+def build(
+    cfg: MoDistRun, backbone: nn.Module, data: Sequence[Path], out: Path
+) -> tuple[nn.Module, Dataset[Any]]:
+    """The MoDist objective (backbone + motion pathway) and its dataset of clip pairs + flow."""
+    d, m = cfg.data, cfg.modist
+    source = concat_sources([open_source(p, d.split, segment_s=d.segment_s) for p in data])
+    if m.motion_arch not in MOTION_NETS:
+        raise UserError(
+            f"modist.motion_arch={m.motion_arch!r}: unknown; known: {', '.join(MOTION_NETS)}"
+        )
+    objective = MoDist(
+        backbone,
+        MODELS[m.motion_arch](),
+        temperature=m.temperature,
+        proj_hidden_dim=m.proj_hidden_dim,
+        proj_dim=m.proj_dim,
+        proj_layers=m.proj_layers,
+    )
+    dataset = ClipPairDataset(
+        source.spans,
+        clip_augment(d),
+        num_frames=d.num_frames,
+        frame_stride=d.frame_stride,
+        flow=CachedFlow(out / "flow_cache"),
+    )
+    return objective, dataset
+
+
+def run(cfg: MoDistRun, *, data: Sequence[Path], out: Path, init: Path | None = None) -> FitResult:
+    """Pretrain the backbone with MoDist; the exported backbone is ``out/last``."""
+    return train_backbone(METHOD, cfg, build, data, out, init)
