@@ -103,3 +103,18 @@ def test_labelled_clip_dataset_centres_eval_clips(tmp_path):
     assert item["label"].item() == 0
     with pytest.raises(Exception, match="labelled"):
         LabelledClipDataset([VideoSpan(path, "c")], lambda c: c)
+
+
+def test_modist_pairs_are_half_a_second_to_ten_seconds_apart():
+    from movierep.data.clips import sample_shifted_pair_starts
+
+    g = torch.Generator().manual_seed(0)
+    gaps = []
+    for _ in range(2000):
+        a, b = sample_shifted_pair_starts(30.0, 2.0, g)
+        assert min(a, b) >= 0.0 and max(a, b) <= 28.0 + 1e-9
+        gaps.append(abs(b - a))
+    assert 0.5 <= min(gaps) < 0.6 and 9.9 < max(gaps) <= 10.0
+    assert abs(sum(gaps) / len(gaps) - 5.25) < 0.2  # uniform on [0.5, 10]
+    short = sample_shifted_pair_starts(2.3, 2.0, g)
+    assert abs(abs(short[1] - short[0]) - 0.3) < 1e-9  # shorter than min_gap: the largest gap

@@ -15,13 +15,16 @@ def test_flow_clip_shapes_and_feature_dim() -> None:
     assert conv1.kernel_size == (5, 7, 7)
 
 
-def test_default_is_the_visual_pathway_architecture_on_two_channels() -> None:
+def test_default_is_the_authors_flow_network_r50_at_one_eighth_width() -> None:
     with torch.device("meta"):
         net = MotionNet()
-    assert net.feature_dim == 2048
+    assert net.feature_dim == 256  # 2048 / 8
+    assert list(net.model_kwargs["stage_depths"]) == [3, 4, 6, 3]
+    assert list(net.model_kwargs["stage_widths"]) == [32, 64, 128, 256]
     n = sum(p.numel() for p in net.parameters())
-    # Slow-D R50 (31,672,128 with 3 input channels) minus one input channel of conv1.
-    assert n == 31_672_128 - 64 * 5 * 7 * 7
+    # every 1x1 / 3x3 convolution shrinks 64x (both widths / 8), the 2-channel stem 8x:
+    # about 31.7M / 64 for Slow-D R50, i.e. 0.5M
+    assert n == 503_872
 
 
 def test_flow_is_clipped_and_scaled_to_unit_range() -> None:

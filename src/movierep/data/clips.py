@@ -66,6 +66,10 @@ def clip_augment(cfg: ClipConfig) -> ClipAugment:
     )
 
 
+#: ``(span duration, clip duration) -> (start_1, start_2)`` of a positive pair, seconds.
+PairStarts = Callable[[float, float], tuple[float, float]]
+
+
 def sample_pair_starts(
     duration: float, clip_duration: float, generator: torch.Generator | None = None
 ) -> tuple[float, float]:
@@ -84,6 +88,34 @@ def sample_pair_starts(
         return 0.0, 0.0
     u = torch.rand(3, generator=generator, dtype=torch.float64).tolist()
     gap = M * (1.0 - math.sqrt(1.0 - u[0]))
+    first = u[1] * (M - gap)
+    starts = (first, first + gap)
+    return starts if u[2] < 0.5 else (starts[1], starts[0])
+
+
+def sample_shifted_pair_starts(
+    duration: float,
+    clip_duration: float,
+    generator: torch.Generator | None = None,
+    *,
+    min_gap: float = 0.5,
+    max_gap: float = 10.0,
+) -> tuple[float, float]:
+    """Sample the starts of MoDist's two positive clips: 0.5-10 s apart, uniformly.
+
+    The authors' release bounds the temporal shift between the two clips of a positive
+    pair (``CONTRASTIVE_TEMPORAL_SHIFT_MIN/MAX = 500/10000`` ms). The gap is uniform on
+    ``[min_gap, min(max_gap, M)]``, ``M = duration − clip_duration``; a video too short for
+    ``min_gap`` gives the largest gap it has (``M``, or 0). The first start is uniform on
+    ``[0, M − gap]`` and the order is random.
+
+    Returns:
+        ``(start_1, start_2)`` in seconds from the span start.
+    """
+    M = max(0.0, duration - clip_duration)
+    u = torch.rand(3, generator=generator, dtype=torch.float64).tolist()
+    low, high = min(min_gap, M), min(max_gap, M)
+    gap = low + (high - low) * u[0]
     first = u[1] * (M - gap)
     starts = (first, first + gap)
     return starts if u[2] < 0.5 else (starts[1], starts[0])
@@ -170,6 +202,9 @@ class ClipPairDataset(Dataset[dict[str, Tensor]]):
         num_frames: T.
         frame_stride: source frames between clip frames.
         flow: ``(span, clip_start, frames (T, H, W, 3)) -> flow (T−1, H, W, 2)``, or None.
+        pair_starts: ``(duration, clip_duration) -> (start_1, start_2)``: CVRL's
+            :func:`sample_pair_starts` (default) or MoDist's
+            :func:`sample_shifted_pair_starts`.
     """
 
     def __init__(
@@ -180,12 +215,14 @@ class ClipPairDataset(Dataset[dict[str, Tensor]]):
         num_frames: int = 16,
         frame_stride: int = 4,
         flow: Callable[[VideoSpan, float, np.ndarray], np.ndarray] | None = None,
+        pair_starts: PairStarts = sample_pair_starts,
     ) -> None:
         self.spans = list(spans)
         self.augment = augment
         self.num_frames = num_frames
         self.frame_stride = frame_stride
         self.flow = flow
+        self.pair_starts = pair_starts
 
     def __len__(self) -> int:
         return len(self.spans)
@@ -195,7 +232,7 @@ class ClipPairDataset(Dataset[dict[str, Tensor]]):
         starts: list[float] = []
 
         def pick(duration: float, length: float) -> list[float]:
-            starts.extend(sample_pair_starts(duration, length))
+            starts.extend(self.pair_starts(duration, length))
             return starts
 
         clips = read_span_clips(span, pick, self.num_frames, self.frame_stride)

@@ -1,93 +1,92 @@
-r"""MoDist's loss: visual-visual, motion-motion and the two visual-motion contrastive terms.
+r"""MoDist's loss as its authors built it: visual-visual plus visual-flow cross-modal InfoNCE.
 
 Xiao, Tighe and Modolo, "MoDist: Motion Distillation for Self-supervised Video
-Representation Learning" (2021). Each video in a batch gives two clips (views 1 and 2);
-each clip has a visual embedding ``v`` (projection of the RGB backbone feature) and a
-motion embedding ``m`` (projection of the motion pathway's feature on the clip's optical
-flow). With :math:`\ell(q, k)` the InfoNCE of :func:`movierep.losses.infonce.info_nce`
-(positive ``k_i`` for ``q_i``, the keys ``k_j, j≠i`` of the other videos as negatives,
-temperature τ):
+Representation Learning" (2021), renamed MaCLR, "Motion-aware contrastive video
+representation learning via foreground-background merging" (ECCV 2022, arXiv 2106.09703).
+What we follow is the authors' release (amazon-science/self-supervised-maclr,
+``slowfast/config/defaults.py`` and ``tools/train_net.py``): MoCo-style momentum key
+encoders and negative queues (``CONTRASTIVE_MOMENTUM = 0.999``,
+``CONTRASTIVE_POOL_SIZE = 65536``), InfoNCE at τ = 0.1 (``INFONCE_TEMPERATURE``), the total
+loss ``contrastive + CONTRASTIVE_FLOW_WEIGHT · flow_contrastive`` with weight 1.0, and the
+flow-flow instance discrimination off by default (``FLOW_INST_DISC = False``).
+
+Each video gives two clips (views 1 and 2, 0.5-10 s apart); each view has a visual query
+``q_v`` (RGB pathway + projection, L2-normalised) and a flow query ``q_m`` (motion
+pathway on the view's optical flow), and the momentum encoders give the keys ``k_v``,
+``k_m``. With :math:`\ell(q, k; Q)` the InfoNCE of query ``q`` against its positive key
+``k`` and the negatives ``Q`` (:func:`movierep.losses.infonce.info_nce`: the other keys of
+the batch and a queue of earlier keys), and ``k^{\bar{v}}`` the key of the *other* view:
 
 .. math::
 
-    \mathcal{L} = w_{vv} \mathcal{L}_{vv} + w_{mm} \mathcal{L}_{mm}
-                + w_{vm} \mathcal{L}_{vm} + w_{mv} \mathcal{L}_{mv}
+    \mathcal{L} = \mathcal{L}_{vv} + w\,(\mathcal{L}_{vm} + \mathcal{L}_{mv})
+                  \; [+\, \mathcal{L}_{mm}]
 
-    \mathcal{L}_{vv} = \mathrm{NT\text{-}Xent}(v^1, v^2), \quad
-    \mathcal{L}_{mm} = \mathrm{NT\text{-}Xent}(m^1, m^2)
+    \mathcal{L}_{vv} = \ell(q_v, k_v^{\bar{v}}; Q_v), \quad
+    \mathcal{L}_{vm} = \ell(q_v, k_m^{\bar{v}}; Q_m), \quad
+    \mathcal{L}_{mv} = \ell(q_m, k_v^{\bar{v}}; Q_v), \quad
+    \mathcal{L}_{mm} = \ell(q_m, k_m^{\bar{v}}; Q_m)
 
-    \mathcal{L}_{vm} = \tfrac12 [\ell(v^1, m^2) + \ell(v^2, m^1)], \quad
-    \mathcal{L}_{mv} = \tfrac12 [\ell(m^1, v^2) + \ell(m^2, v^1)]
-
-``vv`` is CVRL's visual instance discrimination ("standard contrastive learning
-objectives for RGB video clips", MoDist's abstract) and ``vm``/``mv`` the "cross-modal
-learning objective between a Motion pathway and a Visual pathway": a visual query against
-motion keys, whose negatives are the motion embeddings of the other videos, and vice
-versa. ``mm`` (the motion pathway's own instance discrimination), pairing a view with the
-*other* view's key of the other modality, and the unweighted sum follow a public
-re-implementation of MoDist (MoCo-style there, in-batch here); MoDist's own loss weights
-were not available to us, so every weight is an argument (default 1).
+averaged over both views as queries (the release's model file, which would say whether
+the loss is symmetrised, is not in the repository; we symmetrise, as MoCo v3 does).
+``vv`` is CVRL's visual instance discrimination, ``vm``/``mv`` the cross-modal terms that
+distil motion into the visual pathway.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from torch import Tensor
 
-from movierep.losses.infonce import info_nce, nt_xent
+from movierep.losses.infonce import info_nce
 
-TERMS = ("vv", "mm", "vm", "mv")
-DEFAULT_WEIGHTS: Mapping[str, float] = {"vv": 1.0, "mm": 1.0, "vm": 1.0, "mv": 1.0}
+TERMS = ("vv", "vm", "mv", "mm")
 
 
 def modist_loss(
-    v1: Tensor,
-    v2: Tensor,
-    m1: Tensor,
-    m2: Tensor,
+    q_v: Tensor,
+    k_v: Tensor,
+    q_m: Tensor,
+    k_m: Tensor,
+    queue_v: Tensor | None = None,
+    queue_m: Tensor | None = None,
     *,
-    temperature: float,
-    weights: Mapping[str, float] = DEFAULT_WEIGHTS,
+    temperature: float = 0.1,
+    flow_weight: float = 1.0,
+    flow_flow: bool = False,
     gather_distributed: bool = False,
 ) -> dict[str, Tensor]:
-    """MoDist's weighted sum of within- and cross-modal InfoNCE terms (see module docstring).
+    """MoDist's loss (see the module docstring) for queries and the keys of the other view.
 
     Args:
-        v1: visual embeddings of the first clips (B, D).
-        v2: visual embeddings of the second clips (B, D); ``(v1[i], v2[i])`` come from video i.
-        m1: motion embeddings of the first clips' flow (B, D).
-        m2: motion embeddings of the second clips' flow (B, D).
-        temperature: τ of every term (CVRL and MoDist use 0.1).
-        weights: weight of each term, keys among ``"vv", "mm", "vm", "mv"``; a missing key
-            keeps its default weight 1 (``{"mm": 0.0}`` drops the motion-motion term).
-        gather_distributed: take negatives from the global batch of all DDP ranks.
+        q_v: visual queries (N, D), N = 2B (both views of B videos).
+        k_v: visual momentum keys (N, D); ``k_v[i]`` comes from the *other* view of query
+            ``i``'s video (the positive).
+        q_m: flow queries (N, D).
+        k_m: flow momentum keys (N, D), paired like ``k_v``.
+        queue_v: earlier visual keys (K, D), negatives of the terms whose keys are visual.
+        queue_m: earlier flow keys (K, D), negatives of the terms whose keys are flow.
+        temperature: τ of every term (0.1).
+        flow_weight: weight of the two cross-modal terms (1.0).
+        flow_flow: add the flow-flow term ``mm`` (off in the release).
+        gather_distributed: in-batch negatives from every DDP rank.
 
     Returns:
-        ``{"loss": scalar, "vv": ..., "mm": ..., "vm": ..., "mv": ...}`` (the terms
-        unweighted, for logging). Embeddings need not be normalised: the InfoNCE functions
-        L2-normalise them.
+        ``{"loss": scalar, "vv", "vm", "mv"[, "mm"]}`` (terms unweighted, for logging).
     """
-    unknown = set(weights) - set(TERMS)
-    if unknown:
-        raise ValueError(f"unknown MoDist loss terms {sorted(unknown)}; known: {TERMS}")
-    if not v1.shape == v2.shape == m1.shape == m2.shape:
-        raise ValueError(
-            f"v1, v2, m1, m2 must all be (B, D); got {[tuple(t.shape) for t in (v1, v2, m1, m2)]}"
-        )
+    if not q_v.shape == k_v.shape == q_m.shape == k_m.shape:
+        shapes = [tuple(t.shape) for t in (q_v, k_v, q_m, k_m)]
+        raise ValueError(f"q_v, k_v, q_m, k_m must all be (N, D); got {shapes}")
 
-    def ell(q: Tensor, k: Tensor) -> Tensor:
-        return info_nce(q, k, temperature=temperature, gather_distributed=gather_distributed)
+    def ell(q: Tensor, k: Tensor, queue: Tensor | None) -> Tensor:
+        return info_nce(q, k, queue, temperature=temperature, gather_distributed=gather_distributed)
 
     terms = {
-        "vv": nt_xent(v1, v2, temperature=temperature, gather_distributed=gather_distributed),
-        "mm": nt_xent(m1, m2, temperature=temperature, gather_distributed=gather_distributed),
-        "vm": 0.5 * (ell(v1, m2) + ell(v2, m1)),
-        "mv": 0.5 * (ell(m1, v2) + ell(m2, v1)),
+        "vv": ell(q_v, k_v, queue_v),
+        "vm": ell(q_v, k_m, queue_m),
+        "mv": ell(q_m, k_v, queue_v),
     }
-    w = {**DEFAULT_WEIGHTS, **weights}
-    loss = sum(
-        (w[name] * value for name, value in terms.items()),
-        start=v1.new_zeros(()),
-    )
+    loss = terms["vv"] + flow_weight * (terms["vm"] + terms["mv"])
+    if flow_flow:
+        terms["mm"] = ell(q_m, k_m, queue_m)
+        loss = loss + terms["mm"]
     return {"loss": loss, **terms}

@@ -9,10 +9,11 @@ Only the visual pathway is kept after pretraining.
 The motion pathway here is a :class:`~movierep.models.slow_d.SlowD` trunk with 2 input
 channels (the horizontal and vertical flow, u and v), so it has the same stage structure
 as the visual backbone and every width/depth can be shrunk for CPU runs. Its defaults are
-the visual pathway's (Slow-D R50); the exact width of MoDist's flow network is not fixed
-by the text we had, so it is a constructor argument. Flow arrives in pixels per frame
-and is clipped to ±``flow_clip`` and divided by it, the usual two-stream normalisation
-to [-1, 1] (Simonyan & Zisserman 2014; TSN uses a bound of 20).
+the authors' flow network (amazon-science/self-supervised-maclr): the R50 depths at 1/8
+of the visual pathway's width, stem 8 and stages (32, 64, 128, 256), a 256-d feature.
+Flow arrives in pixels per frame and is clipped to ±``flow_clip`` and divided by it, the
+usual two-stream normalisation to [-1, 1] (Simonyan & Zisserman 2014; TSN uses a bound
+of 20).
 """
 
 from __future__ import annotations
@@ -44,9 +45,9 @@ class MotionNet(nn.Module):
         self,
         *,
         in_channels: int = 2,
-        stem_width: int = 64,
+        stem_width: int = 8,
         stage_depths: Sequence[int] = (3, 4, 6, 3),
-        stage_widths: Sequence[int] = (256, 512, 1024, 2048),
+        stage_widths: Sequence[int] = (32, 64, 128, 256),
         bottleneck_ratio: int = 4,
         stem_temporal_kernel: int = 5,
         stem_temporal_stride: int = 1,

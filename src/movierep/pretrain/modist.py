@@ -1,13 +1,25 @@
-"""MoDist: CVRL plus motion distillation from an optical-flow network (Xiao et al. 2021).
+"""MoDist (MaCLR): CVRL plus motion distillation from an optical-flow pathway, MoCo-style.
 
 The visual pathway ``f_v`` (the Slow-D backbone) reads the two RGB clips of a video, the
-motion pathway ``f_m`` (:class:`~movierep.models.motion.MotionNet`) reads the optical flow
-of the same two clips; each has its own projection MLP. The loss
-(:func:`movierep.losses.modist.modist_loss`) sums the visual-visual InfoNCE (CVRL's term)
-and the visual→motion and motion→visual cross-modal InfoNCE terms, which pull a clip's
-visual embedding towards the motion embedding of its video and so make the visual
-features motion-sensitive (Hierarchical-SSL, Xiao et al. §3.2, Fig. 2 right). After
-pretraining only the visual backbone is kept (:attr:`MoDist.backbone`).
+motion pathway ``f_m`` (:class:`~movierep.models.motion.MotionNet`, 1/8 of the visual
+width) reads the optical flow of the same two clips; each has a projection head (2 linear
+layers, 2048 -> 128, no batch norm; L2-normalised in the loss). As in MoCo (He et al.
+2020), each pathway and head has a *momentum* copy that encodes the keys,
+
+    θ_k ← m θ_k + (1 − m) θ_q,    m = 0.999,
+
+and a queue of earlier keys per modality (65,536) supplies the negatives. The loss
+(:func:`movierep.losses.modist.modist_loss`) is the visual-visual InfoNCE (CVRL's term)
+plus the visual→flow and flow→visual cross-modal terms (weight 1.0); the flow-flow term
+is off by default. Hierarchical-SSL (Xiao et al. §3.2, Fig. 2 right) pretrains Slow-D
+with it. After pretraining only the visual query backbone is kept (:attr:`MoDist.backbone`).
+
+The settings follow the authors' release (amazon-science/self-supervised-maclr,
+``slowfast/config/defaults.py``): momentum 0.999, pool 65,536, τ = 0.1, 2-layer heads,
+flow weight 1.0, no flow-flow term, positives 0.5-10 s apart
+(:func:`movierep.data.clips.sample_shifted_pair_starts`), flow clips 16×4. Left out:
+MoCo's shuffled batch norm for the key encoders, which needs several GPUs to mean
+anything (within one device a batch's statistics do not depend on its order).
 
 Flow comes from :class:`movierep.data.clips.ClipPairDataset` with a flow provider
 (:mod:`movierep.video.flow`, cached on disk, since flow is costly and clips repeat over
@@ -16,38 +28,65 @@ epochs).
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from movierep.losses.modist import modist_loss
+from movierep.losses.queue import FeatureQueue
 from movierep.models.heads import ProjectionHead
 from movierep.pretrain.cvrl import feature_dim, pair_stats
 
 
 @dataclass(frozen=True)
 class MoDistConfig:
-    """MoDist objective settings: CVRL's head and τ, and the motion network preset."""
+    """MoDist objective settings; defaults are the authors' release.
+
+    Attributes:
+        temperature: τ of every InfoNCE term.
+        proj_hidden_dim: hidden width of both projection heads.
+        proj_dim: embedding size of both heads (the terms compare them).
+        proj_layers: linear layers per head.
+        momentum: m of the momentum key encoders.
+        queue_size: K, earlier keys kept per modality as negatives.
+        flow_weight: weight of the two cross-modal terms.
+        flow_flow: add the flow-flow instance discrimination term.
+        min_gap_s: smallest time between the two positive clips (s).
+        max_gap_s: largest time between the two positive clips (s).
+        motion_arch: motion pathway preset (:data:`movierep.models.MODELS`).
+    """
 
     temperature: float = 0.1
     proj_hidden_dim: int = 2048
     proj_dim: int = 128
-    proj_layers: int = 3
+    proj_layers: int = 2
+    momentum: float = 0.999
+    queue_size: int = 65536
+    flow_weight: float = 1.0
+    flow_flow: bool = False
+    min_gap_s: float = 0.5
+    max_gap_s: float = 10.0
     motion_arch: str = "motion_net"
 
 
 class MoDist(nn.Module):
-    """The MoDist objective: visual and motion pathways with cross-modal contrast.
+    """The MoDist objective: visual and motion pathways, their momentum copies and queues.
 
     Args:
         backbone: visual pathway, clips (B, 3, T, H, W) -> (B, D_v); has ``feature_dim``.
         motion: motion pathway, flow (B, 2, T−1, H_f, W_f) -> (B, D_m); has ``feature_dim``.
         temperature: τ of every InfoNCE term.
-        proj_hidden_dim: hidden width of both projection MLPs.
-        proj_dim: shared embedding size of both projection MLPs (the terms compare them).
-        proj_layers: linear layers per projection MLP.
-        gather_distributed: negatives from every DDP rank (no-op in one process).
+        proj_hidden_dim: hidden width of both projection heads.
+        proj_dim: shared embedding size of both heads.
+        proj_layers: linear layers per head (2; no batch norm).
+        momentum: m of the key encoders' update.
+        queue_size: K per modality.
+        flow_weight: weight of the cross-modal terms.
+        flow_flow: add the flow-flow term.
+        gather_distributed: negatives and enqueued keys from every DDP rank.
     """
 
     def __init__(
@@ -58,26 +97,51 @@ class MoDist(nn.Module):
         temperature: float = 0.1,
         proj_hidden_dim: int = 2048,
         proj_dim: int = 128,
-        proj_layers: int = 3,
+        proj_layers: int = 2,
+        momentum: float = 0.999,
+        queue_size: int = 65536,
+        flow_weight: float = 1.0,
+        flow_flow: bool = False,
         gather_distributed: bool = True,
     ) -> None:
         super().__init__()
+        if not 0.0 <= momentum <= 1.0:
+            raise ValueError(f"momentum must be in [0, 1], got {momentum}")
         self.backbone = backbone
         self.motion = motion
         self.visual_projector = ProjectionHead(
-            input_dim=feature_dim(backbone),
-            hidden_dim=proj_hidden_dim,
-            output_dim=proj_dim,
-            num_layers=proj_layers,
+            feature_dim(backbone), proj_hidden_dim, proj_dim, proj_layers, batch_norm=False
         )
         self.motion_projector = ProjectionHead(
-            input_dim=feature_dim(motion),
-            hidden_dim=proj_hidden_dim,
-            output_dim=proj_dim,
-            num_layers=proj_layers,
+            feature_dim(motion), proj_hidden_dim, proj_dim, proj_layers, batch_norm=False
         )
+        # momentum (key) encoders: copies that follow the queries' weights, never trained
+        self.backbone_k = copy.deepcopy(backbone)
+        self.visual_projector_k = copy.deepcopy(self.visual_projector)
+        self.motion_k = copy.deepcopy(motion)
+        self.motion_projector_k = copy.deepcopy(self.motion_projector)
+        for module in self._key_encoders():
+            module.requires_grad_(False)
+        self.visual_queue = FeatureQueue(queue_size, proj_dim)
+        self.motion_queue = FeatureQueue(queue_size, proj_dim)
         self.temperature = temperature
+        self.momentum = momentum
+        self.flow_weight = flow_weight
+        self.flow_flow = flow_flow
         self.gather_distributed = gather_distributed
+
+    def _key_encoders(self) -> tuple[nn.Module, ...]:
+        return (self.backbone_k, self.visual_projector_k, self.motion_k, self.motion_projector_k)
+
+    def _query_encoders(self) -> tuple[nn.Module, ...]:
+        return (self.backbone, self.visual_projector, self.motion, self.motion_projector)
+
+    @torch.no_grad()
+    def momentum_update(self) -> None:
+        """θ_k ← m θ_k + (1 − m) θ_q for every key encoder (batch-norm statistics stay its own)."""
+        for q_mod, k_mod in zip(self._query_encoders(), self._key_encoders(), strict=True):
+            for q, k in zip(q_mod.parameters(), k_mod.parameters(), strict=True):
+                k.mul_(self.momentum).add_(q.detach(), alpha=1.0 - self.momentum)
 
     def forward(self, batch: dict[str, Tensor]) -> dict[str, Tensor]:
         """Compute the MoDist loss of a batch of clip pairs and their flow.
@@ -87,18 +151,32 @@ class MoDist(nn.Module):
                 (B, 2, T−1, H_f, W_f), the flow of the same two clips.
 
         Returns:
-            ``loss`` and its terms as returned by ``modist_loss`` (``vv``, ``vm``, ``mv``,
-            ...), plus ``pos_sim`` / ``pair_acc`` of the visual embeddings.
+            ``loss`` and its terms (``vv``, ``vm``, ``mv``[, ``mm``]), ``pos_sim`` /
+            ``pair_acc`` of the visual queries, and ``queue_filled``.
         """
         B = batch["view1"].shape[0]
-        v = self.visual_projector(self.backbone(torch.cat([batch["view1"], batch["view2"]])))
-        m = self.motion_projector(self.motion(torch.cat([batch["flow1"], batch["flow2"]])))
+        views = torch.cat([batch["view1"], batch["view2"]])  # (2B, ...): view 1 then 2
+        flows = torch.cat([batch["flow1"], batch["flow2"]])
+        q_v = F.normalize(self.visual_projector(self.backbone(views)), dim=-1)
+        q_m = F.normalize(self.motion_projector(self.motion(flows)), dim=-1)
+        with torch.no_grad():
+            self.momentum_update()
+            other = torch.cat([torch.arange(B, 2 * B), torch.arange(B)]).to(views.device)
+            k_v = F.normalize(self.visual_projector_k(self.backbone_k(views)), dim=-1)[other]
+            k_m = F.normalize(self.motion_projector_k(self.motion_k(flows)), dim=-1)[other]
         terms = modist_loss(
-            v[:B],
-            v[B:],
-            m[:B],
-            m[B:],
+            q_v,
+            k_v,
+            q_m,
+            k_m,
+            self.visual_queue.negatives(),
+            self.motion_queue.negatives(),
             temperature=self.temperature,
+            flow_weight=self.flow_weight,
+            flow_flow=self.flow_flow,
             gather_distributed=self.gather_distributed,
         )
-        return {**terms, **pair_stats(v[:B].detach(), v[B:].detach())}
+        self.visual_queue.enqueue(k_v, gather_distributed=self.gather_distributed)
+        self.motion_queue.enqueue(k_m, gather_distributed=self.gather_distributed)
+        stats = pair_stats(q_v[:B].detach(), q_v[B:].detach())
+        return {**terms, **stats, "queue_filled": self.visual_queue.filled.float()}

@@ -35,9 +35,18 @@ BuildObjective = Callable[[Any, nn.Module, Sequence[Path], Path], tuple[nn.Modul
 
 @dataclass(frozen=True)
 class BackboneConfig:
-    """Which backbone to train: ``slow_d_r50`` (paper) or ``slow_d_tiny`` (CPU)."""
+    """Which backbone to train, and how its batch norm behaves under DDP.
+
+    Attributes:
+        arch: ``slow_d_r50`` (paper) or ``slow_d_tiny`` (CPU).
+        sync_batch_norm: under DDP on GPUs, batch-norm statistics over the global batch
+            (``nn.SyncBatchNorm``), as CVRL's release trains (its per-replica statistics
+            would let a contrastive model tell the replicas' batches apart). PyTorch syncs
+            on CUDA only; CPU (gloo) runs keep per-process statistics.
+    """
 
     arch: str = "slow_d_r50"
+    sync_batch_norm: bool = True
 
 
 def contrastive_train() -> TrainConfig:
@@ -155,6 +164,9 @@ def train_backbone(
     seed_everything(cfg.train.seed)
     backbone = build_backbone(cfg.model.arch, init)
     objective, dataset = build_objective(cfg, backbone, data, out)
+    on_gpu = dist.device(cfg.train.device).type == "cuda"
+    if cfg.model.sync_batch_norm and dist.world_size() > 1 and on_gpu:
+        objective = nn.SyncBatchNorm.convert_sync_batchnorm(objective)  # in place below the top
     # Same initial weights on every rank (DDP also broadcasts them); different
     # augmentation draws per rank.
     seed_everything(cfg.train.seed + dist.rank())
