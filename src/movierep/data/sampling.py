@@ -102,7 +102,7 @@ class SeededSampler(Sampler[Key]):
         return iter(list(zip(share, seeds, strict=True))[start:])
 
     def __len__(self) -> int:
-        return (self.size - self.size % self.world_size) // self.world_size - self._skip
+        return max(0, (self.size - self.size % self.world_size) // self.world_size - self._skip)
 
 
 class SeededItems(Dataset[Any]):
