@@ -166,7 +166,8 @@ def train_backbone(
     objective, dataset = build_objective(cfg, backbone, data, out)
     on_gpu = dist.device(cfg.train.device).type == "cuda"
     if cfg.model.sync_batch_norm and dist.world_size() > 1 and on_gpu:
-        objective = nn.SyncBatchNorm.convert_sync_batchnorm(objective)  # in place below the top
+        # replaces the batch norms in place below the top module
+        objective = nn.SyncBatchNorm.convert_sync_batchnorm(objective)  # type: ignore[no-untyped-call]
     # Same initial weights on every rank (DDP also broadcasts them); different
     # augmentation draws per rank.
     seed_everything(cfg.train.seed + dist.rank())
