@@ -174,8 +174,7 @@ def run_demo(out: Path, preset: str = "tiny", seed: int = 0) -> dict[str, Any]:
 
 
 def _trained(result: FitResult) -> None:
-    shown = ", ".join(f"{k}={v:.4g}" for k, v in result.metrics.items())
-    print(f"trained {result.step} steps ({shown}); checkpoint: {result.checkpoint}")
+    print(result.summary())
 
 
 def _shot_f1(out: Path, corpus: Path) -> dict[str, float]:

@@ -61,14 +61,6 @@ def write_text(path: str | Path, text: str) -> Path:
     return path
 
 
-def write_bytes(path: str | Path, data: bytes) -> Path:
-    """Write ``data`` to ``path`` atomically and return ``path``."""
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        tmp.write_bytes(data)
-    return path
-
-
 def write_json(path: str | Path, obj: Any, *, indent: int | None = 2, **kwargs: Any) -> Path:
     """Write ``obj`` as JSON (plus a final newline) to ``path`` atomically."""
     return write_text(path, json.dumps(obj, indent=indent, **kwargs) + "\n")

@@ -121,8 +121,7 @@ def _require(args: argparse.Namespace, command: str, *names: str) -> None:
 
 def _report(result: FitResult) -> None:
     if dist.is_main():
-        shown = ", ".join(f"{k}={v:.4g}" for k, v in result.metrics.items())
-        print(f"trained {result.step} steps ({shown}); checkpoint: {result.checkpoint}")
+        print(result.summary())
 
 
 def run_backbone(args: argparse.Namespace) -> int:

@@ -88,6 +88,11 @@ class FitResult:
     checkpoint: Path | None = None
     history: list[dict[str, Any]] = field(default_factory=list)
 
+    def summary(self) -> str:
+        """One line for people: steps, last logged scalars, checkpoint."""
+        shown = ", ".join(f"{k}={v:.4g}" for k, v in self.metrics.items())
+        return f"trained {self.step} steps ({shown}); checkpoint: {self.checkpoint}"
+
 
 def seed_everything(seed: int) -> None:
     """Seed Python, NumPy and torch (CPU and CUDA) so CPU runs are reproducible."""
