@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 
 import numpy as np
@@ -9,7 +10,7 @@ import pytest
 
 from movierep.corpus.make import assign_splits, plan_movie
 from movierep.corpus.presets import resolve_options
-from movierep.corpus.script import CAUSAL_RULES, RELATIONSHIP_SPACING
+from movierep.corpus.script import RELATIONSHIP_SPACING, scene_rules
 from movierep.corpus.vocab import RELATIONS, TRANSITIVE, VERBS
 from movierep.errors import UserError
 
@@ -44,19 +45,81 @@ def test_structure_invariants(plans: list) -> None:
 
 
 def test_links_follow_the_causal_rules(plans: list) -> None:
-    rules = {(src, rel, dst) for src, rel, dst, _, _ in CAUSAL_RULES}
     total = 0
     for script, _ in plans:
+        links = {(link.src, link.dst): link.relation for link in script.links}
+        assert len(links) == len(script.links)
         for link in script.links:
             src, dst = script.events[link.src], script.events[link.dst]
-            assert (src.verb, link.relation, dst.verb) in rules
+            rules = {
+                (s, r, d)
+                for s, r, d, _, _ in scene_rules(script.scenes[src.scene_index].way_speaking)
+            }
             assert link.relation in RELATIONS
             assert link.dst - link.src in (1, 2)
             assert src.scene_index == dst.scene_index
+            if (src.verb, link.relation, dst.verb) not in rules:
+                # through the middle event: the first enables the last
+                assert link.relation == "Enables" and link.dst - link.src == 2
+                assert (link.src, link.src + 1) in links and (link.src + 1, link.dst) in links
             total += 1
-    assert total > 40
+    assert total > 400
     relations = Counter(link.relation for script, _ in plans for link in script.links)
     assert set(relations) == set(RELATIONS)
+
+
+def test_causal_links_relate_most_nearby_events(plans: list) -> None:
+    """VidSitu-style pairs (Ev1, Ev2, Ev4, Ev5 vs Ev3 of each 5-event window): about 40-50%
+    unrelated, like the real VidSitu (39% NoRel), and each relation frequent."""
+    pairs: Counter[str] = Counter()
+    for script, _ in plans:
+        links = {(link.src, link.dst): link.relation for link in script.links}
+        for first in range(0, len(script.events) - 4, 5):
+            centre = first + 2
+            for i in (first, first + 1, first + 3, first + 4):
+                pairs[links.get((min(i, centre), max(i, centre)), "NoRel")] += 1
+    share = {k: v / sum(pairs.values()) for k, v in pairs.items()}
+    assert 0.3 < share["NoRel"] <= 0.5, share
+    assert all(share[r] > 0.08 for r in RELATIONS), share
+
+
+def test_linked_events_share_their_participants(plans: list) -> None:
+    """A consequence involves the source's participants: the one hit falls, the chased flees."""
+    checked = Counter()
+    for script, _ in plans:
+        for link in script.links:
+            src, dst = script.events[link.src], script.events[link.dst]
+            rule = (src.verb, link.relation, dst.verb)
+            if rule in {("hit", "Causes", "fall"), ("push", "Causes", "fall")}:
+                assert dst.agent == src.patient
+            elif rule == ("chase", "Reaction To", "flee"):
+                assert (dst.agent, dst.patient) == (src.patient, src.agent)
+            elif rule == ("talk", "Reaction To", "talk"):
+                assert (dst.agent, dst.patient) == (src.patient, src.agent)  # the answer
+            else:
+                continue
+            checked[src.verb] += 1
+    assert checked["hit"] + checked["push"] > 5 and checked["chase"] > 3 and checked["talk"] > 20
+
+
+def test_scene_changes_sometimes_keep_the_place(plans: list) -> None:
+    """Not every scene change is a place change; inside a scene shots change framing."""
+    kept = same_kind = changes = cuts = same_framing = 0
+    for script, _ in plans:
+        for a, b in itertools.pairwise(script.scenes):
+            changes += 1
+            if (a.place, a.layout_seed, a.palette) == (b.place, b.layout_seed, b.palette):
+                kept += 1  # the same background, a later moment: other characters
+                assert set(a.characters) != set(b.characters)
+            elif a.place == b.place:
+                same_kind += 1
+        for x, y in itertools.pairwise(script.shots):
+            if x.scene_index == y.scene_index:
+                cuts += 1
+                same_framing += x.camera.framing == y.camera.framing
+    assert 0.25 < kept / changes < 0.5
+    assert 0.1 < same_kind / changes < 0.4
+    assert same_framing < 0.1 * cuts
 
 
 def test_every_verb_occurs_and_genres_shape_content(plans: list) -> None:
@@ -95,7 +158,7 @@ def test_same_seed_same_script_and_other_seed_differs() -> None:
 
 def test_splits_and_options() -> None:
     splits = assign_splits(20, seed=0)
-    assert Counter(splits) == {"train": 14, "val": 3, "test": 3}
+    assert Counter(splits) == {"train": 12, "val": 4, "test": 4}
     assert assign_splits(2, seed=0) == ["train", "train"]
     with pytest.raises(UserError, match="unknown option"):
         resolve_options("tiny", colour="red")

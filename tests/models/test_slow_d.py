@@ -148,3 +148,28 @@ def test_rejects_bad_input() -> None:
         slow_d_tiny()(torch.randn(3, 8, 32, 32))
     with pytest.raises(ValueError, match="4 entries"):
         SlowD(stage_depths=(1, 1, 1))
+
+
+def test_frame_differences_cancel_a_still_background_and_keep_the_shape() -> None:
+    from movierep.models.slow_d import frame_differences
+
+    t = torch.arange(6.0).view(1, 1, 6, 1, 1)
+    ramp = t * 2.0 + torch.randn(1, 3, 1, 4, 5)  # a still image plus a brightening
+    d = frame_differences(ramp)
+    assert d.shape == ramp.shape
+    assert torch.allclose(d, torch.full_like(d, 2.0))
+    with pytest.raises(ValueError, match="at least 2 frames"):
+        frame_differences(ramp[:, :, :1])
+
+
+def test_slow_d_on_frame_differences_ignores_what_does_not_move() -> None:
+    torch.manual_seed(0)
+    model = slow_d_tiny(input_difference=True).eval()
+    clip = torch.randn(2, 3, 8, 32, 32)
+    background = torch.randn(2, 3, 1, 32, 32)  # the same image added to every frame
+    with torch.no_grad():
+        assert torch.allclose(model(clip), model(clip + background), atol=1e-5)
+        rgb = slow_d_tiny().eval()
+        rgb.load_state_dict(model.state_dict())
+        assert not torch.allclose(rgb(clip), rgb(clip + background), atol=1e-3)
+    assert model.model_kwargs["input_difference"] is True

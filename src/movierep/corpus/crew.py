@@ -175,7 +175,8 @@ class Writer:
         genres: favourite genres.
         scene_events: mean scene length in 2 s events.
         talk: probability that an event is a talk event (when two characters are present).
-        causal: probability that the next event follows a causal script from the last.
+        causal: probability that an event is a consequence of one of the two events before it
+            (a causal rule of :data:`movierep.corpus.script.CAUSAL_RULES`).
         ways: weights over the ways of speaking (explains, confronts, discuss, teaches, threatens).
         cast: mean number of characters in a scene (1..4).
         style: synopsis style (``plain``, ``terse``, ``ornate``).
@@ -199,7 +200,7 @@ WRITERS: tuple[Writer, ...] = (
         genres=("drama", "romance"),
         scene_events=9.0,
         talk=0.45,
-        causal=0.35,
+        causal=0.7,
         ways=(2, 1, 4, 1, 0.5),
         cast=2.4,
         style="ornate",
@@ -210,7 +211,7 @@ WRITERS: tuple[Writer, ...] = (
         genres=("action", "thriller"),
         scene_events=5.0,
         talk=0.15,
-        causal=0.75,
+        causal=0.95,
         ways=(1, 3, 1, 0.5, 4),
         cast=3.0,
         style="terse",
@@ -221,7 +222,7 @@ WRITERS: tuple[Writer, ...] = (
         genres=("comedy",),
         scene_events=6.0,
         talk=0.3,
-        causal=0.55,
+        causal=0.85,
         ways=(2, 2, 3, 2, 0.5),
         cast=3.2,
         style="plain",
@@ -232,7 +233,7 @@ WRITERS: tuple[Writer, ...] = (
         genres=("horror", "scifi"),
         scene_events=7.0,
         talk=0.2,
-        causal=0.6,
+        causal=0.9,
         ways=(3, 1, 1, 2, 3),
         cast=2.2,
         style="ornate",
@@ -243,7 +244,7 @@ WRITERS: tuple[Writer, ...] = (
         genres=("scifi", "drama"),
         scene_events=8.0,
         talk=0.35,
-        causal=0.4,
+        causal=0.75,
         ways=(4, 1, 2, 4, 0.5),
         cast=2.6,
         style="plain",
@@ -254,7 +255,7 @@ WRITERS: tuple[Writer, ...] = (
         genres=("romance", "comedy"),
         scene_events=6.5,
         talk=0.4,
-        causal=0.45,
+        causal=0.8,
         ways=(1, 1, 4, 1, 0.3),
         cast=2.1,
         style="terse",
@@ -265,7 +266,7 @@ WRITERS: tuple[Writer, ...] = (
         genres=("thriller", "horror"),
         scene_events=5.5,
         talk=0.25,
-        causal=0.65,
+        causal=0.9,
         ways=(1, 4, 1, 0.5, 3),
         cast=2.8,
         style="plain",

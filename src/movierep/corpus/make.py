@@ -35,7 +35,7 @@ from movierep.errors import UserError
 from movierep.runlog import progress
 from movierep.tables import write_table
 
-GENERATOR_VERSION = "1"
+GENERATOR_VERSION = "2"
 # Random streams (second entry of each seed sequence).
 _SCRIPT, _TEXT, _AUDIENCE, _SPLIT, _RENDER = 1, 2, 3, 4, 5
 
@@ -79,8 +79,8 @@ def renderer(script: MovieScript, staging: Staging, seed: int) -> MovieRenderer:
 
 
 def assign_splits(count: int, seed: int) -> list[str]:
-    """Split movies 70/15/15 into train/val/test (at least one val and test movie from 3 on)."""
-    n_val = n_test = max(1, round(0.15 * count)) if count >= 3 else 0
+    """Split movies 60/20/20 into train/val/test (at least one val and test movie from 3 on)."""
+    n_val = n_test = max(1, round(0.2 * count)) if count >= 3 else 0
     order = np.random.default_rng([seed, _SPLIT]).permutation(count)
     splits = ["train"] * count
     for rank, movie in enumerate(order):

@@ -119,18 +119,21 @@ def _travel(perf: Performance, fraction: float, steps: float, bob: float, lean: 
 
 
 def _walk(perf: Performance) -> None:
-    _travel(perf, 0.18, 4, 0.012, 0.0)
+    _travel(perf, 0.2, 4, 0.02, 0.0)
 
 
 def _run(perf: Performance) -> None:
-    _travel(perf, 0.42, 8, 0.025, 0.18)
+    _travel(perf, 0.45, 8, 0.025, 0.18)
 
 
 def _jump(perf: Performance) -> None:
-    v = np.clip((perf.u - 0.25) / 0.5, 0.0, 1.0)
-    perf.a[:, Y] -= 0.3 * perf.stage.height * 4 * v * (1 - v)
-    crouch = (np.abs(perf.u - 0.2) < 0.06) | (np.abs(perf.u - 0.8) < 0.06)
-    perf.a[crouch, SQUASH] *= 0.75
+    for take_off in (0.1, 0.55):  # two hops, each a parabola of 0.35 of the window
+        v = np.clip((perf.u - take_off) / 0.35, 0.0, 1.0)
+        perf.a[:, Y] -= 0.3 * perf.stage.height * 4 * v * (1 - v)
+        crouch = (np.abs(perf.u - take_off + 0.04) < 0.04) | (
+            np.abs(perf.u - take_off - 0.39) < 0.04
+        )
+        perf.a[crouch, SQUASH] *= 0.7
 
 
 def _spin(perf: Performance) -> None:
@@ -201,13 +204,13 @@ def _wave(perf: Performance) -> None:
     if perf.patient is not None:
         perf.a[:, FACING] = perf.toward()
     envelope = window(perf.u, 0.05, 0.2) * (1 - window(perf.u, 0.85, 1.0))
-    perf.a[:, ANGLE] += 0.35 * np.sin(2 * np.pi * 6 * perf.u) * envelope
+    perf.a[:, ANGLE] += 0.5 * np.sin(2 * np.pi * 3 * perf.u) * envelope
 
 
 def _pulse(track: np.ndarray, u: np.ndarray, active: np.ndarray, rng: np.random.Generator) -> None:
-    """Speech rhythm: a 5 Hz squash pulse while ``active``."""
+    """Speech rhythm: a 2 Hz squash pulse while ``active`` (4 beats over the 2 s)."""
     phase = rng.uniform(0, 2 * np.pi)
-    track[:, SQUASH] *= 1.0 + 0.07 * np.sin(2 * np.pi * 10 * u + phase) * active
+    track[:, SQUASH] *= 1.0 + 0.12 * np.sin(2 * np.pi * 4 * u + phase) * active
 
 
 def _talk(perf: Performance) -> None:
@@ -250,12 +253,12 @@ def _shrink(perf: Performance) -> None:
 
 def _shake(perf: Performance) -> None:
     phase = perf.rng.uniform(0, 2 * np.pi)
-    perf.a[:, X] += 0.012 * perf.stage.width * np.sin(2 * np.pi * 16 * perf.u + phase)
-    perf.a[:, ANGLE] += 0.08 * np.sin(2 * np.pi * 12 * perf.u)
+    perf.a[:, X] += 0.03 * perf.stage.width * np.sin(2 * np.pi * 16 * perf.u + phase)
+    perf.a[:, ANGLE] += 0.15 * np.sin(2 * np.pi * 12 * perf.u)
 
 
 def _sit(perf: Performance) -> None:
-    perf.a[:, SQUASH] *= 1.0 - 0.4 * window(perf.u, 0.2, 0.5)
+    perf.a[:, SQUASH] *= 1.0 - 0.45 * window(perf.u, 0.15, 0.45)
 
 
 def _embrace(perf: Performance) -> None:
@@ -263,8 +266,11 @@ def _embrace(perf: Performance) -> None:
     perf.move_to(perf.a, perf.p[0, X] - d * perf.contact(0.6), 0.0, 0.4)
     perf.a[:, FACING], perf.p[:, FACING] = d, -d
     hug = window(perf.u, 0.4, 0.5)
-    perf.a[:, SQUASH] *= 1.0 - 0.08 * hug * np.sin(np.pi * 2 * perf.u) ** 2
-    perf.p[:, SQUASH] *= 1.0 - 0.08 * hug * np.sin(np.pi * 2 * perf.u) ** 2
+    sway = hug * np.sin(np.pi * 2 * perf.u) ** 2
+    perf.a[:, SQUASH] *= 1.0 - 0.15 * sway
+    perf.p[:, SQUASH] *= 1.0 - 0.15 * sway
+    perf.a[:, ANGLE] += d * 0.25 * hug
+    perf.p[:, ANGLE] -= d * 0.25 * hug
 
 
 def _kiss(perf: Performance) -> None:
@@ -282,7 +288,7 @@ def _kiss(perf: Performance) -> None:
 def _smoke(perf: Performance) -> None:
     """A breath in at each of the prop's two lifts (the prop: :func:`sprites.draw_smoke_prop`)."""
     inhale = np.exp(-(((perf.u - 0.35) / 0.05) ** 2)) + np.exp(-(((perf.u - 0.8) / 0.05) ** 2))
-    perf.a[:, SQUASH] *= 1.0 + 0.05 * inhale
+    perf.a[:, SQUASH] *= 1.0 + 0.12 * inhale
 
 
 VERB_MOTIONS: dict[str, Callable[[Performance], None]] = {

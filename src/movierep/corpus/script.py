@@ -5,11 +5,16 @@ is rendered:
 
 - **Scenes** tile the movie in whole events (a scene happens in one place with 1-4
   characters; its length follows the writer). The two leads share scenes often and their
-  relationship sets how they are placed and what they do together.
-- **Events** are consecutive 2 s windows, one verb each. A writer's *causal scripts*
-  (:data:`CAUSAL_RULES`, e.g. ``hit -> fall``, ``chase -> flee``) make one event cause,
-  enable or provoke a later one within the same scene and at most 2 events later, so the
-  link stays inside VidSitu's 10 s (5-event) window.
+  relationship sets how they are placed and what they do together. A scene change is
+  not always a place change: a scene may play later in the place of the scene before
+  (same background, other characters) or in another room of the same kind.
+- **Events** are consecutive 2 s windows, one verb each. With the writer's causal rate
+  an event is a consequence of one or both of the two events before it in its scene
+  (:data:`CAUSAL_RULES`, e.g. ``hit -> fall``, ``chase -> flee``, and the
+  :data:`TALK_RULES` of the scene's way of speaking), so consequences chain. Two events
+  of a scene at most 2 events apart are linked when a rule matches them, or when the
+  middle one follows from the first and leads to the last (the first *Enables* the
+  last): every link stays inside VidSitu's 10 s (5-event) window.
 - **Shots** tile each scene with lognormal lengths (the genre's pacing times the
   director's habit); each has a camera plan (framing, subject, pan, zoom) and an
   incoming transition (cut, dissolve, or fade at scene changes).
@@ -35,27 +40,79 @@ from movierep.corpus.world import Character, Palette, sample_cast
 #: (source verb, relation, destination verb, destination agent, destination patient).
 #: Roles name the source's participants: ``a`` agent, ``p`` patient, ``o`` another
 #: character of the scene, ``-`` none. Relations read "src Causes dst", "dst is a
-#: Reaction To src", "src Enables dst".
+#: Reaction To src", "src Enables dst". Two events of a scene at most 2 events apart are
+#: linked exactly when a rule (or a :data:`TALK_RULES` rule of the scene) matches them.
 CAUSAL_RULES: tuple[tuple[str, str, str, str, str], ...] = (
     ("hit", "Causes", "fall", "p", "-"),
     ("push", "Causes", "fall", "p", "-"),
+    ("chase", "Causes", "fall", "p", "-"),
     ("jump", "Causes", "fall", "a", "-"),
     ("spin", "Causes", "fall", "a", "-"),
+    ("run", "Causes", "fall", "a", "-"),
+    ("flee", "Causes", "fall", "a", "-"),
+    ("shake", "Causes", "fall", "a", "-"),
+    ("spin", "Causes", "shake", "a", "-"),
     ("smoke", "Causes", "shake", "a", "-"),
+    ("fall", "Causes", "shake", "a", "-"),
     ("hit", "Reaction To", "hit", "p", "a"),
     ("hit", "Reaction To", "shake", "p", "-"),
+    ("hit", "Reaction To", "flee", "p", "a"),
+    ("push", "Reaction To", "push", "p", "a"),
+    ("push", "Reaction To", "hit", "p", "a"),
+    ("push", "Reaction To", "shake", "p", "-"),
     ("chase", "Reaction To", "flee", "p", "a"),
+    ("flee", "Reaction To", "chase", "p", "a"),
+    ("approach", "Reaction To", "flee", "p", "a"),
     ("grow", "Reaction To", "flee", "o", "a"),
+    ("grow", "Reaction To", "shrink", "o", "-"),
     ("talk", "Reaction To", "talk", "p", "a"),
+    ("wave", "Reaction To", "wave", "p", "a"),
     ("wave", "Reaction To", "approach", "p", "a"),
     ("fall", "Reaction To", "approach", "o", "a"),
+    ("shake", "Reaction To", "approach", "o", "a"),
+    ("shrink", "Reaction To", "approach", "o", "a"),
+    ("kiss", "Reaction To", "embrace", "p", "a"),
     ("approach", "Enables", "hit", "a", "p"),
     ("approach", "Enables", "talk", "a", "p"),
     ("approach", "Enables", "embrace", "a", "p"),
     ("approach", "Enables", "push", "a", "p"),
+    ("approach", "Enables", "kiss", "a", "p"),
+    ("chase", "Enables", "hit", "a", "p"),
+    ("chase", "Enables", "push", "a", "p"),
+    ("run", "Enables", "jump", "a", "-"),
     ("walk", "Enables", "sit", "a", "-"),
+    ("sit", "Enables", "smoke", "a", "-"),
+    ("sit", "Enables", "talk", "a", "o"),
     ("embrace", "Enables", "kiss", "a", "p"),
 )
+#: What a talk event leads to, by the scene's way of speaking (source verb ``talk``; the
+#: listener ``p`` reacts): threats make the listener flee, cower or tremble, a
+#: confrontation ends in a push or a hit, a lesson makes the listener sit, and a
+#: discussion or an explanation ends in an embrace or a walk.
+TALK_RULES: dict[str, tuple[tuple[str, str, str, str, str], ...]] = {
+    "threatens": (
+        ("talk", "Reaction To", "flee", "p", "a"),
+        ("talk", "Reaction To", "shrink", "p", "-"),
+        ("talk", "Reaction To", "shake", "p", "-"),
+    ),
+    "confronts": (
+        ("talk", "Reaction To", "push", "p", "a"),
+        ("talk", "Reaction To", "hit", "p", "a"),
+    ),
+    "teaches": (("talk", "Causes", "sit", "p", "-"),),
+    "discuss": (("talk", "Enables", "embrace", "p", "a"),),
+    "explains": (("talk", "Enables", "walk", "p", "-"),),
+}
+#: Weight of a consequence of the previous event over one of the event before it, and
+#: extra weight of a consequence that follows from both (two links).
+PREVIOUS_WEIGHT = 10.0
+DOUBLE_CAUSE_WEIGHT = 4.0
+
+
+def scene_rules(way_speaking: str) -> tuple[tuple[str, str, str, str, str], ...]:
+    """The causal rules of a scene: :data:`CAUSAL_RULES` plus its way of speaking's."""
+    return CAUSAL_RULES + TALK_RULES.get(way_speaking, ())
+
 
 #: Verbs the two leads favour together, by relationship (shows the relationship in content).
 RELATIONSHIP_VERBS: dict[str, dict[str, float]] = {
@@ -71,6 +128,16 @@ RELATIONSHIP_SPACING: dict[str, float] = {
     "husband_wife": 0.16,
     "boyfriend_girlfriend": 0.11,
 }
+#: Scene changes are not always place changes. With probability ``SAME_PLACE_P`` a scene
+#: plays where the scene before it played (same place, layout and palette: the same
+#: background), a later moment there, if its characters differ; with probability
+#: ``SAME_KIND_P`` (or when its characters are the same) it plays in another room of the
+#: same kind (same place class and palette, a new layout).
+SAME_PLACE_P = 0.4
+SAME_KIND_P = 0.2
+#: Redraws of a shot's camera plan while it has the framing of the shot before it in the
+#: scene: consecutive shots of a scene mostly change framing.
+REFRAME_TRIES = 3
 #: Genre nudges on the writer's ways of speaking.
 GENRE_WAYS: dict[str, tuple[float, float, float, float, float]] = {
     "action": (1, 2, 1, 0.5, 2),
@@ -216,7 +283,8 @@ def _scene_lengths(total: int, mean: float, rng: np.random.Generator) -> list[in
         lengths.append(int(np.clip(rng.poisson(mean), 2, 30)))
     lengths[-1] -= sum(lengths) - total
     if lengths[-1] < 2 and len(lengths) > 1:
-        lengths[-2] += lengths.pop()
+        last = lengths.pop()  # (``lengths[-2] += lengths.pop()`` would add it to the wrong one)
+        lengths[-1] += last
     return lengths
 
 
@@ -224,7 +292,8 @@ def _plan_scenes(meta: MovieMeta, cast: list[Character], rng: np.random.Generato
     genre, writer = meta.genre, meta.writer
     movie_palette = Palette(meta.hue, genre.saturation, genre.brightness)
     ways = np.array(writer.ways) * np.array(GENRE_WAYS[genre.name])
-    scenes, start = [], 0
+    scenes: list[Scene] = []
+    start = 0
     for index, length in enumerate(_scene_lengths(meta.num_events, writer.scene_events, rng)):
         size = int(np.clip(rng.poisson(writer.cast - 1) + 1, 1, min(4, len(cast))))
         leads = [0, 1] if rng.random() < 0.7 else [int(rng.integers(2))]
@@ -239,24 +308,39 @@ def _plan_scenes(meta: MovieMeta, cast: list[Character], rng: np.random.Generato
             gap = RELATIONSHIP_SPACING[meta.relationship] * rng.uniform(0.85, 1.15)
             side = 1 if rng.random() < 0.5 else -1
             start_x[i0], start_x[i1] = mid - side * gap / 2, mid + side * gap / 2
+        place = PLACES[int(rng.choice(len(PLACES), p=genre.place_weights()))]
+        way = WAYS_SPEAKING[int(rng.choice(len(WAYS_SPEAKING), p=ways / ways.sum()))]
+        palette, layout_seed = movie_palette.jitter(rng), int(rng.integers(2**31))
+        start_y = tuple(float(y) for y in rng.uniform(0.8, 0.94, len(members)))
+        continuity = rng.random()
+        if scenes and continuity < SAME_PLACE_P and set(members) != set(scenes[-1].characters):
+            # a later moment in the same place with other characters: the same background
+            previous = scenes[-1]
+            place, palette, layout_seed = previous.place, previous.palette, previous.layout_seed
+        elif scenes and continuity < SAME_PLACE_P + SAME_KIND_P:
+            # another room of the same kind (same place class and colours, new layout)
+            place, palette = scenes[-1].place, scenes[-1].palette
         scenes.append(
             Scene(
                 index=index,
-                place=PLACES[int(rng.choice(len(PLACES), p=genre.place_weights()))],
+                place=place,
                 characters=tuple(members),
-                way_speaking=WAYS_SPEAKING[
-                    int(rng.choice(len(WAYS_SPEAKING), p=ways / ways.sum()))
-                ],
+                way_speaking=way,
                 start_event=start,
                 num_events=length,
-                palette=movie_palette.jitter(rng),
-                layout_seed=int(rng.integers(2**31)),
+                palette=palette,
+                layout_seed=layout_seed,
                 start_x=tuple(start_x),
-                start_y=tuple(float(y) for y in rng.uniform(0.8, 0.94, len(members))),
+                start_y=start_y,
             )
         )
         start += length
     return scenes
+
+
+def _same_place(a: Scene, b: Scene) -> bool:
+    """Whether two scenes play in the same place with the same background."""
+    return (a.place, a.layout_seed, a.palette) == (b.place, b.layout_seed, b.palette)
 
 
 def _fresh_event(meta: MovieMeta, scene: Scene, index: int, rng: np.random.Generator) -> Event:
@@ -279,53 +363,130 @@ def _fresh_event(meta: MovieMeta, scene: Scene, index: int, rng: np.random.Gener
     return Event(index, scene.index, verb, order[0], patient)
 
 
-def _follow_up(event: Event, scene: Scene, rng: np.random.Generator) -> tuple[str, Event] | None:
-    """Pick a causal rule that applies to ``event``: (relation, the consequence event)."""
-    options = []
-    for src, relation, dst, agent_role, patient_role in CAUSAL_RULES:
-        if src != event.verb:
+def _relation(src: Event, dst: Event, scene: Scene) -> str | None:
+    """The relation of the first causal rule that ``src -> dst`` satisfies, else None."""
+    roles = {"a": src.agent, "p": src.patient}
+    others = [c for c in scene.characters if c not in (src.agent, src.patient)]
+    for verb, relation, dst_verb, agent_role, patient_role in scene_rules(scene.way_speaking):
+        if verb != src.verb or dst_verb != dst.verb:
             continue
-        others = [c for c in scene.characters if c not in (event.agent, event.patient)]
-        roles = {"a": event.agent, "p": event.patient, "-": None}
-        roles["o"] = int(rng.choice(others)) if others else None
-        agent, patient = roles[agent_role], roles[patient_role]
-        if agent is None or (patient_role != "-" and patient is None):
+        for role, who in ((agent_role, dst.agent), (patient_role, dst.patient)):
+            if role == "-":
+                ok = who is None
+            elif role == "o":
+                ok = who in others
+            else:
+                ok = who is not None and who == roles[role]
+            if not ok:
+                break
+        else:
+            return relation
+    return None
+
+
+def _consequences(src: Event, scene: Scene) -> list[tuple[str, int, int | None]]:
+    """Every (verb, agent, patient) that a causal rule lets ``src`` lead to."""
+    others = [c for c in scene.characters if c not in (src.agent, src.patient)]
+    out: list[tuple[str, int, int | None]] = []
+    pick: dict[str, list[int | None]] = {
+        "a": [src.agent],
+        "p": [src.patient],
+        "o": list(others),
+        "-": [None],
+    }
+    for verb, _, dst, agent_role, patient_role in scene_rules(scene.way_speaking):
+        if verb != src.verb:
             continue
-        options.append((relation, Event(-1, event.scene_index, dst, agent, patient)))
-    if not options:
+        for agent in pick[agent_role]:
+            for patient in pick[patient_role]:
+                if agent is None or (patient_role != "-" and patient in (None, agent)):
+                    continue
+                if (dst, agent, patient) not in out:
+                    out.append((dst, agent, patient))
+    return out
+
+
+def _caused_event(
+    meta: MovieMeta, scene: Scene, sources: list[Event], index: int, rng: np.random.Generator
+) -> Event | None:
+    """A consequence of the previous event(s) ``sources`` (nearest first), or None.
+
+    Candidates are the rule consequences of either source; one is drawn with the genre's
+    verb weights, :data:`PREVIOUS_WEIGHT` times likelier when it follows from the previous
+    event and :data:`DOUBLE_CAUSE_WEIGHT` times likelier again when it follows from both.
+    """
+    candidates = [c for src in sources for c in _consequences(src, scene)]
+    candidates = list(dict.fromkeys(candidates))
+    if not candidates:
         return None
-    return options[int(rng.integers(len(options)))]
+    verb_weights = dict(zip(VERBS, meta.genre.verb_weights(), strict=True))
+    weights = []
+    for verb, agent, patient in candidates:
+        event = Event(index, scene.index, verb, agent, patient)
+        linked = [_relation(src, event, scene) is not None for src in sources]
+        w = verb_weights[verb] * (PREVIOUS_WEIGHT if linked[0] else 1.0)
+        if all(linked) and len(linked) > 1:
+            w *= DOUBLE_CAUSE_WEIGHT
+        weights.append(w)
+    p = np.array(weights) / sum(weights)
+    verb, agent, patient = candidates[int(rng.choice(len(candidates), p=p))]
+    return Event(index, scene.index, verb, agent, patient)
+
+
+def _scene_links(events: list[Event], scene: Scene) -> list[Link]:
+    """The links of a scene's events, ordered by destination then source.
+
+    A pair at most 2 events apart is linked by the first rule that it satisfies; a pair
+    2 apart that no rule links, whose middle event follows from the first and leads to
+    the last, is linked too: the first *Enables* the last through the middle one.
+    """
+    first, end = scene.start_event, scene.start_event + scene.num_events
+    direct: dict[tuple[int, int], str] = {}
+    for dst in range(first, end):
+        for src in (dst - 2, dst - 1):
+            if src >= first:
+                relation = _relation(events[src], events[dst], scene)
+                if relation is not None:
+                    direct[src, dst] = relation
+    links = []
+    for dst in range(first, end):
+        for src in (dst - 2, dst - 1):
+            if (src, dst) in direct:
+                links.append(Link(src, dst, direct[src, dst]))
+            elif dst - src == 2 and (src, src + 1) in direct and (src + 1, dst) in direct:
+                links.append(Link(src, dst, "Enables"))
+    return links
 
 
 def _script_events(
     meta: MovieMeta, scenes: list[Scene], rng: np.random.Generator
 ) -> tuple[list[Event], list[Link]]:
+    """Events and links, scene by scene.
+
+    With the writer's causal rate an event is a consequence of one or both of the two
+    events before it (:func:`_caused_event`), else a fresh event (:func:`_fresh_event`);
+    a scene with company gets a talk event if it has none. The links are then read off
+    the final events (:func:`_scene_links`).
+    """
     events: list[Event] = []
-    links: list[Link] = []
     for scene in scenes:
         end = scene.start_event + scene.num_events
-        pending: dict[int, tuple[int, str, Event]] = {}
         for index in range(scene.start_event, end):
-            if index in pending:
-                src, relation, planned = pending.pop(index)
-                event = Event(index, scene.index, planned.verb, planned.agent, planned.patient)
-                links.append(Link(src, index, relation))
-            else:
-                event = _fresh_event(meta, scene, index, rng)
-            events.append(event)
-            if rng.random() < meta.writer.causal:
-                follow = _follow_up(event, scene, rng)
-                gap = 1 if rng.random() < 0.75 else 2
-                if follow and index + gap < end and index + gap not in pending:
-                    pending[index + gap] = (index, follow[0], follow[1])
+            sources = [events[i] for i in (index - 1, index - 2) if i >= scene.start_event]
+            event = None
+            if sources and rng.random() < meta.writer.causal:
+                event = _caused_event(meta, scene, sources, index, rng)
+            events.append(event or _fresh_event(meta, scene, index, rng))
         scene_events = events[scene.start_event : end]
         if len(scene.characters) >= 2 and not any(e.verb == "talk" for e in scene_events):
-            linked = {i for link in links for i in (link.src, link.dst)}
-            free = [e.index for e in scene_events if e.index not in linked]
-            if free:
-                i = int(rng.choice(free))
-                a, p = (int(c) for c in rng.permutation(list(scene.characters))[:2])
-                events[i] = Event(i, scene.index, "talk", a, p)
+            # every scene with company has a talk event (its way of speaking shows);
+            # prefer an event that no causal rule ties to its neighbours
+            tied = {i for link in _scene_links(events, scene) for i in (link.src, link.dst)}
+            free = [e.index for e in scene_events if e.index not in tied]
+            i = int(rng.choice(free or [e.index for e in scene_events]))
+            a, p = (int(c) for c in rng.permutation(list(scene.characters))[:2])
+            events[i] = Event(i, scene.index, "talk", a, p)
+    links = [link for scene in scenes for link in _scene_links(events, scene)]
     return events, links
 
 
@@ -370,6 +531,8 @@ def _plan_shots(
     min_len = max(8, int(0.6 * fps))
     shots: list[Shot] = []
     for scene in scenes:
+        # a scene in the place of the one before needs no establishing (wide) shot
+        establish = scene.index == 0 or not _same_place(scenes[scene.index - 1], scene)
         start = scene.start_event * fpe
         end = start + scene.num_events * fpe
         cuts = [start]
@@ -393,7 +556,11 @@ def _plan_shots(
             else:
                 transition = "dissolve" if rng.random() < meta.director.dissolve * 0.5 else "cut"
             mid_event = ((s + e) // 2) // fpe
-            camera = _plan_camera(meta, scene, events, k == 0, mid_event, rng)
+            camera = _plan_camera(meta, scene, events, k == 0 and establish, mid_event, rng)
+            for _ in range(REFRAME_TRIES):  # the editor avoids cutting to the same framing
+                if k == 0 or camera.framing != shots[-1].camera.framing:
+                    break
+                camera = _plan_camera(meta, scene, events, False, mid_event, rng)
             shots.append(Shot(len(shots), scene.index, s, e, transition, camera))
     return shots
 

@@ -27,6 +27,8 @@ from movierep.corpus.script import MovieScript, Shot
 
 WORLD_SCALE = 2  # world canvas size / frame size
 OUTLINE = 1.0  # outline thickness of a sprite, world pixels (sprites.draw_character)
+CAMERA_MARGIN = 0.08  # free border around the action, fraction of the visible size
+CAMERA_SMOOTH_FRAMES = 15  # running filters of the operator's reframing (0.6 s at 25 fps)
 
 
 @dataclass(frozen=True)
@@ -110,6 +112,13 @@ def centres(poses: np.ndarray, radii: np.ndarray) -> tuple[np.ndarray, np.ndarra
 def camera_windows(shot: Shot, script: MovieScript, staging: Staging) -> np.ndarray:
     """The camera window of every frame of a shot.
 
+    The plan (framing zoom, subject, follow, pan, zoom drift, handheld shake) is filmed
+    as written, then the operator keeps the action in frame: at every frame the window
+    holds the agent and patient of the event being played, over the whole event, with a
+    margin (:func:`keep_in_frame`), zooming out when they do not fit. A close shot of a
+    character therefore never loses the one who acts, and the camera does not cancel
+    the action by tracking it frame by frame.
+
     Returns:
         (T_shot, 3) rows ``(cx, cy, zoom)``: window centre in world pixels and zoom.
     """
@@ -135,10 +144,110 @@ def camera_windows(shot: Shot, script: MovieScript, staging: Staging) -> np.ndar
         wobble = np.sin(2 * np.pi * 0.7 * seconds + phase) + np.sin(2 * np.pi * 1.9 * seconds)
         cx = cx + cam.handheld * vis_w * wobble
         cy = cy + cam.handheld * vis_w * np.cos(2 * np.pi * 1.3 * seconds + phase)
-    half_w, half_h = vis_w / 2, staging.height / zoom / 2
-    cx = np.clip(cx, half_w, staging.width - half_w)
-    cy = np.clip(cy, half_h, staging.height - half_h)
-    return np.stack([cx, cy, zoom], axis=1)
+    return keep_in_frame(
+        np.stack([cx, cy, zoom], axis=1), action_boxes(shot, script, staging), staging
+    )
+
+
+def action_boxes(shot: Shot, script: MovieScript, staging: Staging) -> np.ndarray:
+    """World box around the agent and patient of the event playing at each frame of a shot.
+
+    The box spans the whole event (every frame of it inside the shot), not the frame.
+
+    Returns:
+        (T_shot, 4) rows ``x1, y1, x2, y2`` in world pixels (bounding boxes of the
+        characters' rotated extents, :func:`half_extents`).
+    """
+    scene = script.scenes[shot.scene_index]
+    fpe = script.frames_per_event
+    frames = np.arange(shot.start_frame, shot.end_frame)
+    local = frames - scene.start_event * fpe
+    poses = staging.poses[shot.scene_index][local]  # (T, C, 6)
+    radii = staging.radii[list(scene.characters)]
+    hw, hh = half_extents(poses, radii)
+    x, y = centres(poses, radii)
+    acting = np.zeros(poses.shape[:2], dtype=bool)
+    for t, f in enumerate(frames):
+        event = script.events[f // fpe]
+        acting[t, scene.characters.index(event.agent)] = True
+        if event.patient is not None:
+            acting[t, scene.characters.index(event.patient)] = True
+    inf = np.inf
+    boxes = np.stack(
+        [
+            np.where(acting, x - hw, inf).min(1),
+            np.where(acting, y - hh, inf).min(1),
+            np.where(acting, x + hw, -inf).max(1),
+            np.where(acting, y + hh, -inf).max(1),
+        ],
+        axis=1,
+    )
+    # The box of the whole event (as much of it as the shot shows): the camera frames
+    # the action once and lets it play, so a jump still rises in the frame and a run
+    # still crosses it.
+    event_of_frame = frames // fpe
+    for e in np.unique(event_of_frame):
+        rows = event_of_frame == e
+        boxes[rows, :2] = boxes[rows, :2].min(0)
+        boxes[rows, 2:] = boxes[rows, 2:].max(0)
+    return boxes
+
+
+def _running(values: np.ndarray, size: int, reduce: str) -> np.ndarray:
+    """Centred running min or mean over ``size`` frames (edges use the frames available)."""
+    half = size // 2
+    padded = np.pad(values, half, mode="edge")
+    windows = np.lib.stride_tricks.sliding_window_view(padded, 2 * half + 1)
+    out: np.ndarray = windows.min(1) if reduce == "min" else windows.mean(1)
+    return out
+
+
+def keep_in_frame(
+    windows: np.ndarray,
+    boxes: np.ndarray,
+    staging: Staging,
+    margin: float = CAMERA_MARGIN,
+    smooth: int = CAMERA_SMOOTH_FRAMES,
+) -> np.ndarray:
+    """Move and zoom out camera windows so that each frame's box is inside them.
+
+    The largest zoom at which a box fits (with ``margin`` of the visible size on each
+    side) is min-filtered then averaged over ``smooth`` frames, so the zoom eases out
+    before the action needs it and never exceeds the limit at any frame. The centre is
+    smoothed the same way and then clamped into the range that contains the box, and
+    finally into the world.
+
+    Args:
+        windows: (T, 3) planned ``(cx, cy, zoom)``.
+        boxes: (T, 4) world boxes ``x1, y1, x2, y2`` to keep visible.
+        staging: world geometry.
+        margin: free border, a fraction of the visible width / height.
+        smooth: frames of the running filters.
+
+    Returns:
+        (T, 3) windows.
+    """
+    cx, cy, zoom = (windows[:, i].astype(np.float64) for i in range(3))
+    x1, y1, x2, y2 = (boxes[:, i] for i in range(4))
+    span = 1.0 - 2.0 * margin
+    fit = np.minimum(
+        staging.width * span / np.maximum(x2 - x1, 1.0),
+        staging.height * span / np.maximum(y2 - y1, 1.0),
+    )
+    limit = _running(_running(np.maximum(fit, 1.0), smooth, "min"), smooth, "mean")
+    zoom = np.clip(np.minimum(zoom, limit), 1.0, None)
+    vis_w, vis_h = staging.width / zoom, staging.height / zoom
+    out = []
+    for c, lo_box, hi_box, vis, world in (
+        (cx, x1, x2, vis_w, staging.width),
+        (cy, y1, y2, vis_h, staging.height),
+    ):
+        lo = hi_box + margin * vis - vis / 2  # smallest centre that shows the box's far edge
+        hi = lo_box - margin * vis + vis / 2
+        lo, hi = np.minimum(lo, hi), np.maximum(lo, hi)
+        c = np.clip(_running(np.clip(c, lo, hi), smooth, "mean"), lo, hi)
+        out.append(np.clip(c, vis / 2, world - vis / 2))
+    return np.stack([out[0], out[1], zoom], axis=1)
 
 
 def world_to_frame(window: np.ndarray, staging: Staging) -> np.ndarray:

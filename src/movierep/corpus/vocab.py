@@ -104,16 +104,16 @@ COLORS: dict[str, tuple[int, int, int]] = {
     "brown": (130, 84, 48),
 }
 #: Character sizes: radius as a fraction of the world's height.
-SIZES: dict[str, float] = {"small": 0.055, "medium": 0.075, "large": 0.095}
+SIZES: dict[str, float] = {"small": 0.085, "medium": 0.105, "large": 0.125}
 
 #: Decades of the ``year`` column (LVU's year task predicts the decade).
 DECADES: tuple[int, ...] = (1930, 1940, 1950, 1960, 1970, 1980, 1990, 2000, 2010)
 
 #: Camera framings of a shot and their zoom (world width / visible width) ranges.
 FRAMINGS: dict[str, tuple[float, float]] = {
-    "wide": (1.0, 1.25),
-    "medium": (1.6, 2.0),
-    "close": (2.5, 3.1),
+    "wide": (1.4, 1.7),
+    "medium": (2.0, 2.4),
+    "close": (2.7, 3.2),
 }
 
 TRANSITIONS: tuple[str, ...] = ("cut", "dissolve", "fade")

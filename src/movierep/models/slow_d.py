@@ -34,6 +34,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import torch
 from torch import Tensor, nn
 
 from movierep.models.heads import ClassifierHead
@@ -107,6 +108,24 @@ class Bottleneck(nn.Module):
         return out
 
 
+def frame_differences(x: Tensor) -> Tensor:
+    """Differences of consecutive frames, the last one repeated to keep T.
+
+    ``d_t = x_{t+1} - x_t`` for t < T-1 and ``d_{T-1} = d_{T-2}``: a still background
+    cancels and what moves remains (TSN's RGB difference, Wang et al. 2016).
+
+    Args:
+        x: clips (B, C, T, H, W) with T >= 2.
+
+    Returns:
+        (B, C, T, H, W) differences.
+    """
+    if x.shape[2] < 2:
+        raise ValueError(f"frame differences need at least 2 frames, got shape {tuple(x.shape)}")
+    d = x[:, :, 1:] - x[:, :, :-1]
+    return torch.cat([d, d[:, :, -1:]], dim=2)
+
+
 class SlowD(nn.Module):
     """Slow-D 3D ResNet (Slow-only R50 with a 5×7×7 conv1 and temporal stride 2 after it).
 
@@ -129,6 +148,11 @@ class SlowD(nn.Module):
         dropout: dropout before the classifier (0.5, as in SlowFast).
         zero_init_residual: start each residual branch at zero (last BN γ = 0), so every
             block is the identity at initialisation (Goyal et al. 2017).
+        input_difference: feed the network the differences of consecutive frames instead
+            of the frames (TSN's "RGB difference" modality, Wang et al. ECCV 2016 §3.2), see
+            :func:`frame_differences`. Off in the papers' Slow-D; an option for small
+            budgets, where an RGB network memorises its training movies' appearance
+            (``benchmarks/verb_upper_bound.py``).
 
     Attributes:
         feature_dim: size D of the pooled clip feature (``stage_widths[-1]``).
@@ -150,6 +174,7 @@ class SlowD(nn.Module):
         num_classes: int = 0,
         dropout: float = 0.5,
         zero_init_residual: bool = True,
+        input_difference: bool = False,
     ) -> None:
         super().__init__()
         stage_depths, stage_widths = tuple(stage_depths), tuple(stage_widths)
@@ -171,7 +196,9 @@ class SlowD(nn.Module):
             "num_classes": num_classes,
             "dropout": dropout,
             "zero_init_residual": zero_init_residual,
+            "input_difference": input_difference,
         }
+        self.input_difference = input_difference
         self.feature_dim = stage_widths[-1]
         self.stem = nn.Sequential(
             nn.Conv3d(
@@ -240,7 +267,7 @@ class SlowD(nn.Module):
         """
         if x.dim() != 5:
             raise ValueError(f"SlowD expects clips (B, C, T, H, W), got shape {tuple(x.shape)}")
-        out = {"stem": self.stem(x)}
+        out = {"stem": self.stem(frame_differences(x) if self.input_difference else x)}
         y = out["stem"]
         for name, stage in self.stages.items():
             y = stage(y)

@@ -43,10 +43,14 @@ class BackboneConfig:
             (``nn.SyncBatchNorm``), as CVRL's release trains (its per-replica statistics
             would let a contrastive model tell the replicas' batches apart). PyTorch syncs
             on CUDA only; CPU (gloo) runs keep per-process statistics.
+        input_difference: Slow-D sees frame differences instead of frames (TSN's RGB
+            difference; :func:`movierep.models.slow_d.frame_differences`). Off in the
+            papers; stored in the checkpoint, so feature extraction follows it.
     """
 
     arch: str = "slow_d_r50"
     sync_batch_norm: bool = True
+    input_difference: bool = False
 
 
 def contrastive_train() -> TrainConfig:
@@ -91,15 +95,16 @@ def supervised_train() -> TrainConfig:
     )
 
 
-#: CPU sizes shared by the three methods: tiny Slow-D, 8 frames × stride 2, 48² crops,
-#: half-strength colour jitter (on the demo corpus, 300 steps: place kNN 0.73 vs. 0.56 at
-#: random init; 32² crops at full strength stayed at chance), AdamW; two loader workers
-#: (each single-threaded, which keeps the small augmentation ops from fighting the
-#: training step for the two cores of a laptop-class CPU).
+#: CPU sizes shared by the three methods: tiny Slow-D, 8 frames × stride 6 (1.92 s at
+#: 25 fps: the clip spans the corpus' whole 2 s event, where stride 2 saw 0.64 s of it),
+#: 48² crops, half-strength colour jitter (on the v1 demo corpus, 300 steps: place kNN
+#: 0.73 vs. 0.56 at random init; 32² crops at full strength stayed at chance), AdamW;
+#: two loader workers (each single-threaded, which keeps the small augmentation ops from
+#: fighting the training step for the two cores of a laptop-class CPU).
 CPU_COMMON: dict[str, Any] = {
     "model.arch": "slow_d_tiny",
     "data.num_frames": 8,
-    "data.frame_stride": 2,
+    "data.frame_stride": 6,
     "data.crop_size": 48,
     "data.color_strength": 0.5,
     "data.segment_s": 4.0,
@@ -115,8 +120,13 @@ CPU_COMMON: dict[str, Any] = {
 }
 
 
-def build_backbone(arch: str, init: Path | None = None) -> nn.Module:
-    """A fresh backbone preset, or the backbone of a checkpoint to continue from (``init``)."""
+def build_backbone(
+    arch: str, init: Path | None = None, *, input_difference: bool = False
+) -> nn.Module:
+    """A fresh backbone preset, or the backbone of a checkpoint to continue from (``init``).
+
+    ``input_difference`` applies to a fresh backbone; a checkpoint keeps its own.
+    """
     if init is not None:
         model = load_pretrained(init)
         if not hasattr(model, "model_kwargs") or not hasattr(model, "feature_dim"):
@@ -124,7 +134,7 @@ def build_backbone(arch: str, init: Path | None = None) -> nn.Module:
         return model.train()
     if arch not in BACKBONES:
         raise UserError(f"model.arch={arch!r}: unknown; known: {', '.join(BACKBONES)}")
-    return MODELS[arch]()
+    return MODELS[arch](input_difference=input_difference)
 
 
 def make_loader(dataset: Dataset[Any], train: TrainConfig, *, name: str) -> DataLoader[Any]:
@@ -162,7 +172,7 @@ def train_backbone(
     dist.init_from_env()
     data, out = [Path(p) for p in data], Path(out)
     seed_everything(cfg.train.seed)
-    backbone = build_backbone(cfg.model.arch, init)
+    backbone = build_backbone(cfg.model.arch, init, input_difference=cfg.model.input_difference)
     objective, dataset = build_objective(cfg, backbone, data, out)
     on_gpu = dist.device(cfg.train.device).type == "cuda"
     if cfg.model.sync_batch_norm and dist.world_size() > 1 and on_gpu:
