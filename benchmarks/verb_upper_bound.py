@@ -30,11 +30,17 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from movierep.data.augment import KINETICS_MEAN, KINETICS_STD
 from movierep.data.corpus import Corpus
 from movierep.models import create_model
 from movierep.video.events import iter_event_clips
 
-MEAN, STD = 0.45, 0.225
+
+def normalise(clips: torch.Tensor) -> torch.Tensor:
+    """uint8 clips (B, 3, T, H, W) -> float, normalised with the backbones' Kinetics statistics."""
+    mean = torch.tensor(KINETICS_MEAN).view(1, 3, 1, 1, 1)
+    std = torch.tensor(KINETICS_STD).view(1, 3, 1, 1, 1)
+    return (clips.float() / 255 - mean) / std
 
 
 def decode_events(
@@ -107,7 +113,7 @@ def train_and_score(
     tic = time.monotonic()
     for _ in range(args.steps):
         idx = torch.from_numpy(tr[torch.randint(len(tr), (args.batch,), generator=generator)])
-        x = (clips[idx].float() / 255 - MEAN) / STD
+        x = normalise(clips[idx])
         flip = torch.rand(len(idx), generator=generator) < 0.5
         x[flip] = x[flip].flip(-1)
         if args.augment:
@@ -121,10 +127,7 @@ def train_and_score(
     model.eval()
     with torch.no_grad():
         preds = torch.cat(
-            [
-                head(model((clips[i : i + 64].float() / 255 - MEAN) / STD)).argmax(1)
-                for i in range(0, len(clips), 64)
-            ]
+            [head(model(normalise(clips[i : i + 64]))).argmax(1) for i in range(0, len(clips), 64)]
         ).numpy()
     held = ~train
     recalls = [np.mean(preds[held & (labels == k)] == k) for k in np.unique(labels[held])]
