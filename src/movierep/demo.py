@@ -10,7 +10,8 @@ user can open (``OUT/<stage>/``):
 5. ``features``    event features from the pretrained and from a randomly initialised backbone
 6. ``txe``         TxE pretraining with event mask prediction (level 2)
 7. ``context``     contextual event features from the pretrained and an untrained TxE
-8. ``report``      measurements: shot F1, verb/place probes, masked-event retrieval
+8. ``report``      measurements: shot F1, verb/place probes, masked-event retrieval, and
+                   tasks that need context (verb from the neighbours, event relations)
 
 A finished stage leaves ``OUT/.stages/<name>.json``; a rerun skips it. The VidSitu / LVU /
 Movies2Scenes tasks and the full HTML report join this pipeline as they land.
@@ -40,6 +41,7 @@ from movierep.metrics.boundaries import boundary_f1
 from movierep.models import load_pretrained
 from movierep.models.factory import random_init_like
 from movierep.recipes import cvrl, maskpred
+from movierep.tasks.context_probes import relation_probe, verb_from_context_probe
 from movierep.tasks.event_probes import probe_event_features
 from movierep.tasks.maskpred_retrieval import context_mean_predictor, masked_event_retrieval
 from movierep.train.loop import FitResult
@@ -206,6 +208,25 @@ def _retrieval(out: Path, feats: Path) -> dict[str, dict[str, float]]:
     return result
 
 
+def _context_tasks(out: Path, corpus: Path, feats: Path) -> dict[str, dict[str, float]]:
+    """Tasks a single event cannot answer: its verb from its neighbours, two events' relation."""
+    backbone = tables.read_table(feats / "cvrl.parquet")
+    txe = load_pretrained(out / "txe" / "last")
+    rows = {
+        "verb from context: mean of the neighbours (no TxE)": verb_from_context_probe(
+            backbone, corpus, context_mean_predictor, txe.num_tokens
+        ),
+        "verb from context: TxE MaskPred": verb_from_context_probe(
+            backbone, corpus, txe, txe.num_tokens
+        ),
+        "relation: Slow-D CVRL": relation_probe(backbone, corpus),
+        "relation: CVRL + TxE MaskPred": relation_probe(
+            tables.read_table(feats / "cvrl_txe_maskpred.parquet"), corpus, "context_feature"
+        ),
+    }
+    return {name: asdict(p) for name, p in rows.items()}
+
+
 def _write_report(
     out: Path, corpus: Path, preset: str, seed: int, pipe: Pipeline
 ) -> dict[str, Any]:
@@ -227,6 +248,7 @@ def _write_report(
         "shot_detection": _shot_f1(out, corpus),
         "event_probes": probes,
         "masked_event_retrieval": _retrieval(out, feats),
+        "context_tasks": _context_tasks(out, corpus, feats),
         "stage_seconds": {k: round(v, 1) for k, v in pipe.timings.items()},
     }
     files.write_json(out / "report.json", report)
@@ -273,6 +295,21 @@ def _markdown(r: dict[str, Any]) -> str:
     ]
     for name, m in r["masked_event_retrieval"].items():
         lines.append(f"| {name} | {_fmt(m['accuracy'])} | {_fmt(m['chance'])} |")
+    lines += [
+        "",
+        "## Tasks that need context (linear probe, train split → held-out movies, %)",
+        "",
+        "Verb from context: the event is masked and predicted from the 4 around it. Relation:",
+        "`Causes / Reaction To / Enables / NoRel` of events t and t + 1 or t + 2.",
+        "",
+        "| probe | accuracy | mean class accuracy | majority |",
+        "|---|---|---|---|",
+    ]
+    for name, c in r.get("context_tasks", {}).items():
+        lines.append(
+            f"| {name} | {_fmt(c['accuracy'])} | {_fmt(c['mean_class_accuracy'])} | "
+            f"{_fmt(c['majority'])} |"
+        )
     lines += ["", "## Stage wall time (s)", ""]
     lines += [f"- {k}: {v}" for k, v in r["stage_seconds"].items()]
     return "\n".join(lines) + "\n"

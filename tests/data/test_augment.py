@@ -174,6 +174,38 @@ def test_eval_transform_resizes_short_side_and_centre_crops() -> None:
     assert eval_transform(clip, 32, short_side=40).shape == (3, 4, 32, 32)
 
 
+def test_wide_views_keep_the_whole_frame_and_scale_the_crop_aspect() -> None:
+    aug = ClipAugment(size=18, view_aspect=16 / 9)
+    assert aug.view_size == (18, 32)
+    g = torch.Generator().manual_seed(0)
+    aspects = []
+    for _ in range(500):
+        _, _, h, w = aug.sample_params(g, 180, 320).crop
+        aspects.append(w / h)
+    # the box aspect is CVRL's (0.5, 2) range times the view's 16/9, clipped by the frame
+    assert min(aspects) > 0.5 * 16 / 9 - 0.02
+    assert max(aspects) < 2 * 16 / 9 + 0.02
+    assert np.median(aspects) == pytest.approx(16 / 9, rel=0.25)
+    clip = still_clip(T=2, H=36, W=64)
+    assert aug(clip, g).shape == (3, 2, 18, 32)
+    flow = aug.apply_flow(
+        torch.ones(2, 36, 64, 2),
+        dataclasses.replace(aug.sample_params(g, 36, 64), crop=(0, 0, 36, 64), flip=False),
+    )
+    torch.testing.assert_close(flow[0], torch.full((2, 18, 32), 32 / 64))
+    torch.testing.assert_close(flow[1], torch.full((2, 18, 32), 18 / 36))
+    # evaluation at 16/9: the whole 16:9 frame, its left and right edges included
+    edges = torch.zeros(1, 36, 64, 3, dtype=torch.uint8)
+    edges[:, :, :4] = 255
+    square, wide = eval_transform(edges, 18), eval_transform(edges, 18, view_aspect=16 / 9)
+    assert square.shape == (3, 1, 18, 18)
+    assert wide.shape == (3, 1, 18, 32)
+    assert float(square[0, 0, 9, 0]) < 0  # the square centre crop lost the white edge
+    assert float(wide[0, 0, 9, 0]) == pytest.approx(
+        (1.0 - KINETICS_MEAN[0]) / KINETICS_STD[0], abs=1e-3
+    )
+
+
 def test_rejects_bad_clips() -> None:
     aug = ClipAugment(size=16)
     with pytest.raises(ValueError, match="uint8 clips"):

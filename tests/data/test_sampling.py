@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 from torch.utils.data import Dataset
 
 from movierep.data.sampling import SeededItems, SeededSampler, item_seeds, seeded_loader
+from movierep.errors import UserError
 
 
 def test_epoch_order_is_a_permutation_fixed_by_seed_and_epoch() -> None:
@@ -72,3 +74,46 @@ def test_loader_batches_repeat_exactly_whatever_the_workers() -> None:
     zero, two = batches(0), batches(2)
     assert len(zero) == 3
     assert all(torch.equal(a, b) for a, b in zip(zero, two, strict=True))
+
+
+def test_same_video_runs_fill_batches_and_pool_the_leftovers() -> None:
+    # 3 movies of 9, 6 and 5 spans and 4 one-span clips; runs of k = 4
+    groups = ["a"] * 9 + ["b"] * 6 + ["c"] * 5 + ["k1", "k2", "k3", "k4"]
+    sampler = SeededSampler(len(groups), seed=3, groups=groups, group_size=4)
+    keys = list(sampler)
+    items = [i for i, _ in keys]
+    # whole runs: a 2, b 1, c 1; leftovers 1 + 2 + 1 + 4 = 8 -> 2 mixed runs
+    assert len(items) == len(sampler) == 4 * (2 + 1 + 1 + 2)
+    assert len(set(items)) == len(items)
+    runs = [items[j : j + 4] for j in range(0, len(items), 4)]
+    same = [r for r in runs if len({groups[i] for i in r}) == 1]
+    assert sorted(groups[r[0]] for r in same) == ["a", "a", "b", "c"]
+    assert items != [i for i, _ in SeededSampler(len(groups), seed=4, groups=groups, group_size=4)]
+    sampler.set_epoch(1)
+    assert [i for i, _ in sampler] != items
+    # two ranks take disjoint halves of the runs
+    shares = [
+        [i for i, _ in SeededSampler(len(groups), seed=3, rank=r, world_size=2, groups=groups,
+                                     group_size=4)]
+        for r in range(2)
+    ]  # fmt: skip
+    assert len(shares[0]) == len(shares[1]) == 12
+    assert not set(shares[0]) & set(shares[1])
+
+
+def test_grouped_loader_needs_batches_of_whole_runs() -> None:
+    class Items(Dataset[int]):
+        def __len__(self) -> int:
+            return 12
+
+        def __getitem__(self, i: int) -> int:
+            return i
+
+    groups = [i // 6 for i in range(12)]
+    loader = seeded_loader(Items(), batch_size=6, groups=groups, group_size=3)
+    for batch in loader:
+        firsts, seconds = batch[:3], batch[3:]
+        assert len({int(i) // 6 for i in firsts}) == 1
+        assert len({int(i) // 6 for i in seconds}) == 1
+    with pytest.raises(UserError, match="multiple of the same-video run"):
+        seeded_loader(Items(), batch_size=4, groups=groups, group_size=3)

@@ -70,6 +70,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     events.add_argument("--crop-size", type=int, default=None, help="default: from the checkpoint")
     events.add_argument(
+        "--view-aspect",
+        type=float,
+        default=None,
+        help="width / height of the view (1: square centre crop); default: from the checkpoint",
+    )
+    events.add_argument(
         "--contextualizer",
         type=Path,
         default=None,
@@ -86,6 +92,7 @@ def run_events(args: argparse.Namespace) -> int:
         "num_frames": args.num_frames,
         "frame_stride": args.frame_stride,
         "crop_size": args.crop_size,
+        "view_aspect": args.view_aspect,
     }
     spec = replace(spec, **{k: v for k, v in overrides.items() if v is not None})
     events: pa.Table

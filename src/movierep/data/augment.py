@@ -173,9 +173,10 @@ class ClipAugment:
     """CVRL's temporally consistent augmentation: one parameter draw per clip.
 
     Args:
-        size: output side in pixels (224 in the paper; the CPU profile uses e.g. 64).
+        size: output height in pixels (224 in the paper; the CPU profile uses e.g. 48).
         crop_area: range of the crop area as a fraction of the frame area (0.3, 1.0).
-        aspect: range of the crop aspect ratio w/h, sampled log-uniformly (0.5, 2.0).
+        aspect: range of the crop's aspect ratio w/h relative to the view's, sampled
+            log-uniformly (0.5, 2.0).
         flip_p: probability of a horizontal flip (0.5).
         jitter_p: probability of colour jitter (0.8).
         brightness: brightness factor drawn from [max(0, 1-b), 1+b] (0.8).
@@ -188,6 +189,8 @@ class ClipAugment:
         solarize_p: probability of solarisation (0.0).
         mean: per-channel mean subtracted at the end (Kinetics: 0.45).
         std: per-channel std divided at the end (Kinetics: 0.225).
+        view_aspect: width / height of the output view (1: the papers' square crops; 16/9
+            keeps the shape of a 16:9 frame, so a whole-frame crop is not squashed).
     """
 
     def __init__(
@@ -207,12 +210,17 @@ class ClipAugment:
         solarize_p: float = 0.0,
         mean: tuple[float, float, float] = KINETICS_MEAN,
         std: tuple[float, float, float] = KINETICS_STD,
+        view_aspect: float = 1.0,
     ) -> None:
+        if view_aspect <= 0:
+            raise ValueError(f"view_aspect must be positive, got {view_aspect}")
         if not 0 < crop_area[0] <= crop_area[1] <= 1:
             raise ValueError(f"crop_area must satisfy 0 < low <= high <= 1, got {crop_area}")
         if not 0.0 <= hue <= 0.5:
             raise ValueError(f"hue must be in [0, 0.5] turns, got {hue}")
         self.size = size
+        self.view_aspect = view_aspect
+        self.view_size = (size, view_width(size, view_aspect))
         self.crop_area, self.aspect = crop_area, aspect
         self.flip_p, self.jitter_p, self.gray_p = flip_p, jitter_p, gray_p
         self.brightness, self.contrast, self.saturation, self.hue = (
@@ -227,9 +235,14 @@ class ClipAugment:
     def _sample_crop(
         self, generator: torch.Generator, height: int, width: int
     ) -> tuple[int, int, int, int]:
-        """Inception-style random resized crop box (top, left, h, w); 10 tries, then centre."""
+        """Inception-style random resized crop box (top, left, h, w); 10 tries, then centre.
+
+        The box's aspect (w / h) is ``aspect`` × ``view_aspect``, so the resize to the view
+        distorts it by the same factors whatever the view's shape.
+        """
         area = height * width
-        log_ratio = (math.log(self.aspect[0]), math.log(self.aspect[1]))
+        low, high = (a * self.view_aspect for a in self.aspect)
+        log_ratio = (math.log(low), math.log(high))
         for _ in range(10):
             target = area * _uniform(generator, *self.crop_area)
             ratio = math.exp(_uniform(generator, *log_ratio))
@@ -239,7 +252,7 @@ class ClipAugment:
                 top = int(torch.randint(0, height - h + 1, (), generator=generator))
                 left = int(torch.randint(0, width - w + 1, (), generator=generator))
                 return top, left, h, w
-        ratio = min(max(width / height, self.aspect[0]), self.aspect[1])
+        ratio = min(max(width / height, low), high)
         w, h = (
             (width, round(width / ratio))
             if width / height < ratio
@@ -293,7 +306,7 @@ class ClipAugment:
             raise ValueError(f"crop {params.crop} lies outside frames of {tuple(x.shape[-2:])}")
         x = x[..., top : top + h, left : left + w]
         x = F.interpolate(
-            x, size=(self.size, self.size), mode="bilinear", align_corners=False, antialias=True
+            x, size=self.view_size, mode="bilinear", align_corners=False, antialias=True
         )
         return x.flip(-1) if params.flip else x
 
@@ -305,9 +318,9 @@ class ClipAugment:
             params: the draws from :meth:`sample_params` for frames of this H × W.
 
         Returns:
-            The normalised view (3, T, size, size) float32.
+            The normalised view (3, T, size, W) float32, ``W = view_width(size, view_aspect)``.
         """
-        x = self._crop_resize(_to_frames(clip), params)  # (T, 3, S, S)
+        x = self._crop_resize(_to_frames(clip), params)  # (T, 3, S, W)
         if params.jitter:
             x = adjust_colour(x, params)
         if params.grayscale:
@@ -321,15 +334,15 @@ class ClipAugment:
     def apply_flow(self, flow: Tensor, params: ClipAugmentParams) -> Tensor:
         """Apply the geometric part (crop, resize, flip) of ``params`` to an optical-flow clip.
 
-        The flow vectors follow the frames: u is scaled by size / crop width, v by
-        size / crop height, and a horizontal flip negates u. Colour operations do not apply.
+        The flow vectors follow the frames: u is scaled by view width / crop width, v by
+        view height / crop height, and a horizontal flip negates u. Colour operations do not apply.
 
         Args:
             flow: (T, H, W, 2) or (2, T, H, W), in pixels per frame (u = dx, v = dy).
             params: the draws used for the matching RGB clip (same H × W).
 
         Returns:
-            Flow (2, T, size, size) float32 in output pixels per frame.
+            Flow (2, T, size, W) float32 in output pixels per frame.
         """
         if flow.dim() == 4 and flow.shape[-1] == 2:
             x = flow.float().permute(0, 3, 1, 2)  # (T, 2, H, W)
@@ -338,7 +351,8 @@ class ClipAugment:
         else:
             raise ValueError(f"flow must be (T, H, W, 2) or (2, T, H, W), got {tuple(flow.shape)}")
         _, _, h, w = params.crop
-        scale = x.new_tensor([self.size / w, self.size / h]).view(1, 2, 1, 1)
+        out_h, out_w = self.view_size
+        scale = x.new_tensor([out_w / w, out_h / h]).view(1, 2, 1, 1)
         if params.flip:
             scale[:, 0] *= -1.0
         x = self._crop_resize(x, params) * scale
@@ -353,6 +367,11 @@ class ClipAugment:
         return self.apply(clip, params)
 
 
+def view_width(size: int, aspect: float) -> int:
+    """Width of a view of height ``size`` and aspect ``aspect`` (width / height)."""
+    return max(1, round(size * aspect))
+
+
 def eval_transform(
     clip: Tensor,
     size: int,
@@ -360,28 +379,32 @@ def eval_transform(
     short_side: int | None = None,
     mean: tuple[float, float, float] = KINETICS_MEAN,
     std: tuple[float, float, float] = KINETICS_STD,
+    view_aspect: float = 1.0,
 ) -> Tensor:
     """Deterministic evaluation view: resize the short side, centre-crop, normalise.
 
     Args:
         clip: (T, H, W, 3) uint8, or (3, T, H, W) float in [0, 1].
-        size: side of the square centre crop.
+        size: height of the centre crop (its side for square crops).
         short_side: length of the short side after resizing (default ``size``: the whole
             short side is kept; 256 with size 224 is the common Kinetics protocol).
         mean: per-channel mean.
         std: per-channel std.
+        view_aspect: width / height of the crop; 1 is the papers' square crop, 16/9 keeps
+            the whole of a 16:9 frame.
 
     Returns:
-        (3, T, size, size) float32, normalised.
+        (3, T, size, W) float32, normalised, ``W = view_width(size, view_aspect)``.
     """
     short_side = size if short_side is None else short_side
     if short_side < size:
         raise ValueError(f"short_side {short_side} must be >= crop size {size}")
     x = _to_frames(clip)
     h, w = x.shape[-2:]
+    width = view_width(size, view_aspect)
     scale = short_side / min(h, w)
-    new_h, new_w = max(size, round(h * scale)), max(size, round(w * scale))
+    new_h, new_w = max(size, round(h * scale)), max(width, round(w * scale))
     x = F.interpolate(x, size=(new_h, new_w), mode="bilinear", align_corners=False, antialias=True)
-    top, left = (new_h - size) // 2, (new_w - size) // 2
-    x = x[..., top : top + size, left : left + size]
+    top, left = (new_h - size) // 2, (new_w - width) // 2
+    x = x[..., top : top + size, left : left + width]
     return _normalize(x.clamp(0.0, 1.0), mean, std)

@@ -48,6 +48,14 @@ class ClipConfig:
             strength: brightness, contrast, saturation 0.8·s, hue 0.2·s; CVRL uses 1.0).
         split: which split of the data to train on (``all``: every movie of a catalog;
             self-supervised pretraining uses no labels).
+        view_aspect: width / height of the network's input view, in training crops and
+            at evaluation (1: the papers' square ``S × S`` crops, whose centre crop drops
+            the outer 44% of a 16:9 frame; 16/9 ≈ 1.78: ``S × 1.78 S`` views, whole
+            frames at evaluation). Slow-D pools globally, so any view shape works.
+        spans_per_video: k > 1 builds every batch from runs of k spans of one movie, so
+            a contrastive batch's negatives include other moments of the same movie
+            (same places, same characters: appearance cannot tell them apart); 1 is the
+            papers' uniform sampling. See :mod:`movierep.data.sampling`.
     """
 
     num_frames: int = 16
@@ -56,13 +64,20 @@ class ClipConfig:
     segment_s: float = 10.0
     color_strength: float = 1.0
     split: str = "train"
+    view_aspect: float = 1.0
+    spans_per_video: int = 1
 
 
 def clip_augment(cfg: ClipConfig) -> ClipAugment:
     """CVRL's temporally consistent augmentation at ``cfg.crop_size`` and colour strength."""
     s = cfg.color_strength
     return ClipAugment(
-        size=cfg.crop_size, brightness=0.8 * s, contrast=0.8 * s, saturation=0.8 * s, hue=0.2 * s
+        size=cfg.crop_size,
+        brightness=0.8 * s,
+        contrast=0.8 * s,
+        saturation=0.8 * s,
+        hue=0.2 * s,
+        view_aspect=cfg.view_aspect,
     )
 
 

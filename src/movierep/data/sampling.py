@@ -20,11 +20,19 @@ saves:
   the training step's RNG stream (dropout, masks) is untouched by data loading.
 
 :func:`seeded_loader` builds the drop-last loader of both; every recipe trains through it.
+
+**Same-video batches** (``group_size`` k > 1): each batch is made of runs of k items of
+one group (one movie), so a contrastive batch holds k spans of every movie it draws
+from and appearance alone no longer tells a positive from the negatives. This is the
+intra-video negative of TCLR's local-local loss (Dave et al., CVIU 2022, §3.2:
+non-overlapping clips of the same video are negatives) applied to CVRL's in-batch
+InfoNCE. Items left over after cutting each group into runs of k are pooled into mixed
+runs, so short videos (one-span action clips) still train.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sized
+from collections.abc import Hashable, Iterator, Sequence, Sized
 from typing import Any
 
 import numpy as np
@@ -58,8 +66,12 @@ class SeededSampler(Sampler[Key]):
         world_size: number of processes (default: :func:`movierep.dist.world_size`).
         shuffle: permute the items each epoch (else keep their order).
 
-    Each rank takes every ``world_size``-th item of the epoch's permutation, after the
-    permutation is cut to a multiple of ``world_size`` so every rank gets as many items.
+        groups: (size,) group of every item (e.g. its movie), for same-video runs.
+        group_size: k, the length of a run of one group's items (1: plain shuffling).
+
+    Each rank takes every ``world_size``-th item (run, when k > 1) of the epoch's
+    permutation, after the permutation is cut to a multiple of ``world_size`` so every rank
+    gets as many items.
     """
 
     def __init__(
@@ -70,9 +82,22 @@ class SeededSampler(Sampler[Key]):
         rank: int | None = None,
         world_size: int | None = None,
         shuffle: bool = True,
+        groups: Sequence[Hashable] | None = None,
+        group_size: int = 1,
     ) -> None:
+        if group_size < 1:
+            raise UserError(f"group_size must be at least 1, got {group_size}")
+        if group_size > 1 and (groups is None or len(groups) != size):
+            raise UserError(f"group_size {group_size} needs a group for each of the {size} items")
         self.size = size
         self.seed = seed
+        self.group_size = group_size
+        self._groups: list[list[int]] = []
+        if groups is not None and group_size > 1:
+            members: dict[Hashable, list[int]] = {}
+            for i, g in enumerate(groups):
+                members.setdefault(g, []).append(i)
+            self._groups = list(members.values())
         self.rank = dist.rank() if rank is None else rank
         self.world_size = dist.world_size() if world_size is None else world_size
         self.shuffle = shuffle
@@ -87,7 +112,28 @@ class SeededSampler(Sampler[Key]):
         """Leave out the first ``count`` items (of this rank) of the next iteration only."""
         self._skip = count
 
+    def _runs(self, g: torch.Generator) -> list[list[int]]:
+        """The epoch's runs of ``group_size`` items: one group each, then mixed leftovers."""
+        k = self.group_size
+        runs, leftover = [], []
+        for members in self._groups:
+            order = [members[j] for j in torch.randperm(len(members), generator=g).tolist()]
+            full = len(order) - len(order) % k
+            runs += [order[j : j + k] for j in range(0, full, k)]
+            leftover += order[full:]
+        leftover = [leftover[j] for j in torch.randperm(len(leftover), generator=g).tolist()]
+        runs += [leftover[j : j + k] for j in range(0, len(leftover) - len(leftover) % k, k)]
+        return [runs[j] for j in torch.randperm(len(runs), generator=g).tolist()]
+
+    def _num_runs(self) -> int:
+        k = self.group_size
+        return sum(len(m) // k for m in self._groups) + sum(len(m) % k for m in self._groups) // k
+
     def _share(self) -> list[int]:
+        if self._groups:
+            runs = self._runs(torch.Generator().manual_seed(self.seed + self.epoch))
+            usable = len(runs) - len(runs) % self.world_size
+            return [i for run in runs[self.rank : usable : self.world_size] for i in run]
         if self.shuffle:
             g = torch.Generator().manual_seed(self.seed + self.epoch)
             order = torch.randperm(self.size, generator=g).tolist()
@@ -103,6 +149,8 @@ class SeededSampler(Sampler[Key]):
         return iter(list(zip(share, seeds, strict=True))[start:])
 
     def __len__(self) -> int:
+        if self._groups:
+            return max(0, self._num_runs() // self.world_size * self.group_size - self._skip)
         return max(0, (self.size - self.size % self.world_size) // self.world_size - self._skip)
 
 
@@ -140,12 +188,15 @@ def seeded_loader(
     seed: int = 0,
     num_workers: int = 0,
     name: str = "data",
+    groups: Sequence[Hashable] | None = None,
+    group_size: int = 1,
 ) -> DataLoader[Any]:
     """A shuffling, drop-last, rank-sharded loader whose order and draws a resume reproduces.
 
     Dropping the last short batch keeps every contrastive batch the same size (and the
     number of negatives fixed), and every rank's batch count equal (DDP collectives stay
-    in step). ``batch_size`` is per process.
+    in step). ``batch_size`` is per process. With ``group_size`` k > 1 every batch is
+    ``batch_size / k`` runs of k items of one group (:class:`SeededSampler`).
 
     Raises:
         UserError: when the data hold fewer items than one global batch.
@@ -158,10 +209,15 @@ def seeded_loader(
             f"{name}: {size} items but the global batch is {batch_size * world}; "
             "use a smaller train.batch_size or more data"
         )
+    if batch_size % group_size:
+        raise UserError(
+            f"{name}: train.batch_size {batch_size} is not a multiple of the same-video run "
+            f"length {group_size}"
+        )
     return DataLoader(
         SeededItems(dataset),
         batch_size=batch_size,
-        sampler=SeededSampler(size, seed=seed),
+        sampler=SeededSampler(size, seed=seed, groups=groups, group_size=group_size),
         # the loader draws each iterator's worker base seed from this generator, not from
         # the global RNG, which would shift the training step's stream on a resume
         generator=torch.Generator().manual_seed(seed),

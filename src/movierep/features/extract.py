@@ -37,11 +37,12 @@ from movierep.models import load_pretrained
 
 @dataclass(frozen=True)
 class ClipSpec:
-    """How an event becomes a backbone input: T frames, stride, crop side S."""
+    """How an event becomes a backbone input: T frames, stride, crop height S and aspect."""
 
     num_frames: int = 16
     frame_stride: int = 4
     crop_size: int = 224
+    view_aspect: float = 1.0
 
 
 def clip_spec_from_checkpoint(ckpt: str | Path) -> ClipSpec:
@@ -55,6 +56,7 @@ def clip_spec_from_checkpoint(ckpt: str | Path) -> ClipSpec:
         num_frames=int(data.get("num_frames", default.num_frames)),
         frame_stride=int(data.get("frame_stride", default.frame_stride)),
         crop_size=int(data.get("crop_size", default.crop_size)),
+        view_aspect=float(data.get("view_aspect", default.view_aspect)),
     )
 
 
@@ -95,7 +97,11 @@ def video_event_features(
     feats: list[np.ndarray] = []
     batch: list[torch.Tensor] = []
     for n, clip in enumerate(clips, start=1):
-        batch.append(eval_transform(torch.from_numpy(np.asarray(clip)), spec.crop_size))
+        batch.append(
+            eval_transform(
+                torch.from_numpy(np.asarray(clip)), spec.crop_size, view_aspect=spec.view_aspect
+            )
+        )
         if len(batch) == batch_size or n == len(starts):
             x = torch.stack(batch).to(device)
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):

@@ -137,14 +137,29 @@ def build_backbone(
     return MODELS[arch](input_difference=input_difference)
 
 
-def make_loader(dataset: Dataset[Any], train: TrainConfig, *, name: str) -> DataLoader[Any]:
-    """The shuffling, drop-last, DDP-sharded and resumable loader of a training dataset."""
+def make_loader(
+    dataset: Dataset[Any], train: TrainConfig, *, name: str, spans_per_video: int = 1
+) -> DataLoader[Any]:
+    """The shuffling, drop-last, DDP-sharded and resumable loader of a training dataset.
+
+    ``spans_per_video`` k > 1 fills each batch with runs of k spans of one movie (the
+    dataset's ``spans``, grouped by ``VideoSpan.group``): same-video negatives, see
+    :mod:`movierep.data.sampling`.
+    """
+    groups = None
+    if spans_per_video > 1:
+        spans = getattr(dataset, "spans", None)
+        if spans is None:
+            raise UserError(f"{name}: data.spans_per_video needs a dataset of video spans")
+        groups = [s.group or s.video_id for s in spans]
     return seeded_loader(
         dataset,
         batch_size=train.batch_size,
         num_workers=train.num_workers,
         seed=train.seed,
         name=name,
+        groups=groups,
+        group_size=spans_per_video,
     )
 
 
@@ -181,7 +196,12 @@ def train_backbone(
     # Same initial weights on every rank (DDP also broadcasts them); different
     # augmentation draws per rank.
     seed_everything(cfg.train.seed + dist.rank())
-    loader = make_loader(dataset, cfg.train, name=", ".join(map(str, data)))
+    loader = make_loader(
+        dataset,
+        cfg.train,
+        name=", ".join(map(str, data)),
+        spans_per_video=cfg.data.spans_per_video,
+    )
     run_config = {**config.to_dict(cfg), "method": method, "init": str(init or "")}
     if dist.is_main():
         config.write_config(cfg, out)

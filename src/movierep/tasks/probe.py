@@ -93,6 +93,36 @@ def knn_accuracy_leave_group_out(
     return float(np.mean(preds == y[usable]))
 
 
+def linear_probe_predict(
+    train_x: ArrayLike,
+    train_y: ArrayLike,
+    test_x: ArrayLike,
+    *,
+    c: float = 1.0,
+    max_iter: int = 1000,
+) -> np.ndarray:
+    """Predictions of a logistic-regression probe on standardised frozen features.
+
+    Args:
+        train_x: (N, D) training features.
+        train_y: (N,) labels.
+        test_x: (Q, D) test features.
+        c: inverse L2 regularisation strength of scikit-learn's ``LogisticRegression``.
+        max_iter: solver iterations.
+
+    Returns:
+        (Q,) predicted labels.
+    """
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    probe = make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=max_iter))
+    probe.fit(np.asarray(train_x), np.asarray(train_y))
+    out: np.ndarray = probe.predict(np.asarray(test_x))
+    return out
+
+
 def linear_probe_accuracy(
     train_x: ArrayLike,
     train_y: ArrayLike,
@@ -102,23 +132,16 @@ def linear_probe_accuracy(
     c: float = 1.0,
     max_iter: int = 1000,
 ) -> float:
-    """Accuracy of a logistic-regression probe on standardised frozen features.
+    """Accuracy of :func:`linear_probe_predict` on ``(test_x, test_y)``."""
+    preds = linear_probe_predict(train_x, train_y, test_x, c=c, max_iter=max_iter)
+    return float(np.mean(preds == np.asarray(test_y)))
 
-    Args:
-        train_x: (N, D) training features.
-        train_y: (N,) labels.
-        test_x: (Q, D) test features.
-        test_y: (Q,) labels.
-        c: inverse L2 regularisation strength of scikit-learn's ``LogisticRegression``.
-        max_iter: solver iterations.
-    """
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
 
-    probe = make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=max_iter))
-    probe.fit(np.asarray(train_x), np.asarray(train_y))
-    return float(probe.score(np.asarray(test_x), np.asarray(test_y)))
+def mean_class_accuracy(y_true: ArrayLike, y_pred: ArrayLike) -> float:
+    """Mean over the classes present in ``y_true`` of their recall (macro accuracy)."""
+    from sklearn.metrics import balanced_accuracy_score
+
+    return float(balanced_accuracy_score(np.asarray(y_true), np.asarray(y_pred)))
 
 
 def _normalize(x: np.ndarray) -> np.ndarray:
