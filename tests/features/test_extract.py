@@ -115,6 +115,14 @@ def test_clip_spec_from_checkpoint(tmp_path):
     run_config = {"data": {"num_frames": 8, "frame_stride": 2, "crop_size": 64}}
     save_checkpoint(tmp_path / "ck", model, "slow_d", model.model_kwargs, run_config=run_config)
     assert clip_spec_from_checkpoint(tmp_path / "ck") == ClipSpec(8, 2, 64)
+    # square training crops, whole-frame evaluation views
+    wide = {"data": {**run_config["data"], "view_aspect": 1.0, "eval_view_aspect": 16 / 9}}
+    save_checkpoint(tmp_path / "w", model, "slow_d", model.model_kwargs, run_config=wide)
+    assert clip_spec_from_checkpoint(tmp_path / "w") == ClipSpec(8, 2, 64, 16 / 9)
+    wide["data"]["eval_view_aspect"] = None
+    wide["data"]["view_aspect"] = 1.5
+    save_checkpoint(tmp_path / "w2", model, "slow_d", model.model_kwargs, run_config=wide)
+    assert clip_spec_from_checkpoint(tmp_path / "w2").view_aspect == 1.5
     meta = json.loads((tmp_path / "ck" / "config.json").read_text())
     meta["run_config"] = {}
     (tmp_path / "ck" / "config.json").write_text(json.dumps(meta))

@@ -48,10 +48,13 @@ class ClipConfig:
             strength: brightness, contrast, saturation 0.8·s, hue 0.2·s; CVRL uses 1.0).
         split: which split of the data to train on (``all``: every movie of a catalog;
             self-supervised pretraining uses no labels).
-        view_aspect: width / height of the network's input view, in training crops and
-            at evaluation (1: the papers' square ``S × S`` crops, whose centre crop drops
-            the outer 44% of a 16:9 frame; 16/9 ≈ 1.78: ``S × 1.78 S`` views, whole
-            frames at evaluation). Slow-D pools globally, so any view shape works.
+        view_aspect: width / height of the training crops' view (1: the papers' square
+            ``S × S`` crops; 16/9 ≈ 1.78: ``S × 1.78 S`` views).
+        eval_view_aspect: width / height of the evaluation view (feature extraction);
+            ``None``: ``view_aspect``. The square centre crop drops the outer 44% of a
+            16:9 frame; 16/9 keeps the whole frame (as SlowFast's testing covers the
+            frame with 3 crops). Slow-D pools globally, so a network trained on square
+            crops takes wide views.
         spans_per_video: k > 1 builds every batch from runs of k spans of one movie, so
             a contrastive batch's negatives include other moments of the same movie
             (same places, same characters: appearance cannot tell them apart); 1 is the
@@ -65,6 +68,7 @@ class ClipConfig:
     color_strength: float = 1.0
     split: str = "train"
     view_aspect: float = 1.0
+    eval_view_aspect: float | None = None
     spans_per_video: int = 1
 
 

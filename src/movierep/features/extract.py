@@ -56,7 +56,7 @@ def clip_spec_from_checkpoint(ckpt: str | Path) -> ClipSpec:
         num_frames=int(data.get("num_frames", default.num_frames)),
         frame_stride=int(data.get("frame_stride", default.frame_stride)),
         crop_size=int(data.get("crop_size", default.crop_size)),
-        view_aspect=float(data.get("view_aspect", default.view_aspect)),
+        view_aspect=float(data.get("eval_view_aspect") or data.get("view_aspect") or 1.0),
     )
 
 
