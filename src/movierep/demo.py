@@ -40,6 +40,7 @@ from movierep.jobs import JobReport
 from movierep.metrics.boundaries import boundary_f1
 from movierep.models import load_pretrained
 from movierep.models.factory import random_init_like
+from movierep.models.txe import TxE
 from movierep.recipes import cvrl, maskpred
 from movierep.tasks.context_probes import relation_probe, verb_from_context_probe
 from movierep.tasks.event_probes import probe_event_features
@@ -212,6 +213,7 @@ def _context_tasks(out: Path, corpus: Path, feats: Path) -> dict[str, dict[str, 
     """Tasks a single event cannot answer: its verb from its neighbours, two events' relation."""
     backbone = tables.read_table(feats / "cvrl.parquet")
     txe = load_pretrained(out / "txe" / "last")
+    assert isinstance(txe, TxE)
     rows = {
         "verb from context: mean of the neighbours (no TxE)": verb_from_context_probe(
             backbone, corpus, context_mean_predictor, txe.num_tokens
