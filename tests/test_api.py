@@ -55,6 +55,7 @@ def test_one_registry_lists_every_model_and_rebuilds_the_presets() -> None:
         "slow_d",
         "slow_d_r50",
         "slow_d_tiny",
+        "txd",
         "txe",
     ]
     tiny = movierep.create_model("slow_d_tiny")

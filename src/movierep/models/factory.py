@@ -3,7 +3,7 @@
 :data:`MODELS` maps a name to the callable that builds the module. Two kinds of names
 share it:
 
-- *architectures* (``slow_d``, ``motion_net``, ``txe``): classes whose constructor
+- *architectures* (``slow_d``, ``motion_net``, ``txe``, ``txd``): classes whose constructor
   arguments a checkpoint's ``config.json`` stores as ``model_kwargs``, so that
   ``MODELS[arch](**model_kwargs)`` rebuilds the saved module exactly;
 - *presets* (``slow_d_r50``, ``slow_d_tiny``, ``motion_net_tiny``): the paper's and the CPU
@@ -28,6 +28,7 @@ from movierep.checkpoint import MODEL, load_state, read_config
 from movierep.errors import UserError
 from movierep.models.motion import MotionNet, motion_net_tiny
 from movierep.models.slow_d import SlowD, slow_d_r50, slow_d_tiny
+from movierep.models.txd import TxD
 from movierep.models.txe import TxE
 
 MODELS: dict[str, Callable[..., nn.Module]] = {
@@ -35,6 +36,7 @@ MODELS: dict[str, Callable[..., nn.Module]] = {
     "slow_d": SlowD,
     "motion_net": MotionNet,
     "txe": TxE,
+    "txd": TxD,
     # presets: named sizes of an architecture
     "slow_d_r50": slow_d_r50,
     "slow_d_tiny": slow_d_tiny,
