@@ -134,7 +134,8 @@ class TxD(nn.Module):
         if self.max_len < L:
             raise ValueError(f"sequence of {L} tokens is longer than max_len={self.max_len}")
         mem = self.encode_memory(memory, B)
-        x = self.embed(tokens) * self.embed_scale + self.positions[:L]
+        positions: Tensor = self.positions  # (max_len, d) buffer
+        x = self.embed(tokens) * self.embed_scale + positions[:L]
         causal = torch.ones(L, L, dtype=torch.bool, device=tokens.device).triu(1)  # True: hidden
         h = self.decoder(
             self.dropout(x),
