@@ -64,6 +64,8 @@ class TxD(nn.Module):
         vision: False for the vision-blind decoder (a learned memory vector).
     """
 
+    positions: Tensor  # (max_len, d) sinusoidal table, a buffer
+
     def __init__(
         self,
         vocab_size: int,
@@ -134,8 +136,7 @@ class TxD(nn.Module):
         if self.max_len < L:
             raise ValueError(f"sequence of {L} tokens is longer than max_len={self.max_len}")
         mem = self.encode_memory(memory, B)
-        positions: Tensor = self.positions  # (max_len, d) buffer
-        x = self.embed(tokens) * self.embed_scale + positions[:L]
+        x = self.embed(tokens) * self.embed_scale + self.positions[:L]
         causal = torch.ones(L, L, dtype=torch.bool, device=tokens.device).triu(1)  # True: hidden
         h = self.decoder(
             self.dropout(x),
