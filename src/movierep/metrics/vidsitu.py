@@ -31,15 +31,18 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Hashable, Mapping, Sequence
+from typing import TypeVar
 
 import numpy as np
+
+K = TypeVar("K", bound=Hashable)
 
 #: VidSitu's headline verb metrics (``EvalB.met_keys``), by the papers' names.
 VERB_METRICS = ("Acc@1", "Acc@5", "Recall@5")
 
 
 def verb_accuracy_at_k(
-    hyps: Mapping[Hashable, Sequence[str]], gts: Mapping[Hashable, Sequence[str]], k: int
+    hyps: Mapping[K, Sequence[str]], gts: Mapping[K, Sequence[str]], k: int
 ) -> float:
     """Acc@K: the fraction of events whose top-K verbs include any annotator's verb.
 
@@ -55,8 +58,8 @@ def verb_accuracy_at_k(
 
 
 def verb_recall_at_5(
-    hyps: Mapping[Hashable, Sequence[str]],
-    gts: Mapping[Hashable, Sequence[str]],
+    hyps: Mapping[K, Sequence[str]],
+    gts: Mapping[K, Sequence[str]],
     *,
     min_votes: int = 2,
     min_events: int = 10,
@@ -85,7 +88,7 @@ def verb_recall_at_5(
 
 
 def verb_metrics(
-    hyps: Mapping[Hashable, Sequence[str]], gts: Mapping[Hashable, Sequence[str]]
+    hyps: Mapping[K, Sequence[str]], gts: Mapping[K, Sequence[str]]
 ) -> dict[str, float]:
     """Acc@1, Acc@5 and Recall@5 of ranked verb predictions (see the module docstring)."""
     return {
@@ -96,7 +99,7 @@ def verb_metrics(
 
 
 def relation_metrics(
-    hyps: Mapping[Hashable, Sequence[str]], gts: Mapping[Hashable, Sequence[str]]
+    hyps: Mapping[K, Sequence[str]], gts: Mapping[K, Sequence[str]]
 ) -> dict[str, float]:
     """VidSitu's event-relation Mean-Acc and Top-1 with its majority-of-3 rule.
 
