@@ -16,6 +16,8 @@ COMMANDS = [
     ["train", "backbone"],
     ["train", "contextualizer"],
     ["extract", "events"],
+    ["eval", "vidsitu-verbs"],
+    ["eval", "vidsitu-relations"],
     ["demo"],
 ]
 
@@ -25,7 +27,7 @@ def test_top_level_help_lists_every_command(capsys: pytest.CaptureFixture[str]) 
         main(["--help"])
     assert done.value.code == 0
     out = capsys.readouterr().out
-    for name in ("corpus", "shots", "events", "train", "extract", "demo"):
+    for name in ("corpus", "shots", "events", "train", "extract", "eval", "demo"):
         assert f"    {name}" in out
 
 
@@ -51,6 +53,8 @@ def test_every_command_help_ends_with_an_example(
         (["train", "contextualizer", "--features", "{tmp}/none.parquet", "--out", "{tmp}/r",
           "--set", "nope.x=1"], "nope"),
         (["corpus", "preview", "{tmp}"], "not a corpus"),
+        (["eval", "vidsitu-verbs", "--data", "{tmp}", "--row", "x:{tmp}/bb"], "vseg_split_train"),
+        (["eval", "vidsitu-relations", "--data", "{tmp}", "--row", "nocolon"], "NAME:BACKBONE"),
         (["demo", "--out", "{tmp}/d", "--preset", "tiny", "--seed", "x"], None),
     ],
 )  # fmt: skip

@@ -1,0 +1,131 @@
+"""``movierep eval``: score features of the hierarchy on the benchmarks' own protocols.
+
+``eval vidsitu-verbs`` and ``eval vidsitu-relations`` run Xiao et al.'s Table 1 and 4
+protocols on a VidSitu folder (the real release or the corpus' ``vidsitu/`` export):
+event features from each ``--row``'s backbone (and TxE), a head trained on the train split
+N times with different seeds, metrics as VidSitu's evaluator computes them, mean ± s.e.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import pickle
+from pathlib import Path
+from typing import Any
+
+from movierep import files
+from movierep.data.benchmarks.vidsitu import load_vidsitu
+from movierep.errors import UserError
+from movierep.metrics.vidsitu import VERB_METRICS
+from movierep.tasks.vidsitu_features import vidsitu_event_features
+from movierep.tasks.vidsitu_relations import RELATION_METRICS, run_relation_task
+from movierep.tasks.vidsitu_verbs import run_verb_task
+
+TASKS = {
+    "vidsitu-verbs": (run_verb_task, VERB_METRICS),
+    "vidsitu-relations": (run_relation_task, RELATION_METRICS),
+}
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``eval`` and its benchmark commands."""
+    parser = sub.add_parser(
+        "eval",
+        help="evaluate features on a benchmark protocol (VidSitu verbs, relations)",
+        description=__doc__.split("\n\n")[0] if __doc__ else None,
+    )
+    kinds = parser.add_subparsers(dest="task", metavar="TASK", required=True)
+    for name in TASKS:
+        p = kinds.add_parser(
+            name,
+            help=f"{name.split('-')[1]} of VidSitu events: mean ± s.e. over N runs",
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+            epilog=(
+                "example:\n"
+                f"  movierep eval {name} --data corpus/vidsitu "
+                "--row 'CVRL:runs/cvrl/last' --row 'CVRL + TxE:runs/cvrl/last:runs/txe/last' "
+                f"--out runs/eval/{name}.json"
+            ),
+        )
+        p.add_argument("--data", type=Path, required=True, help="VidSitu folder")
+        p.add_argument(
+            "--row",
+            action="append",
+            required=True,
+            metavar="NAME:BACKBONE[:TXE]",
+            help="a table row: its name, backbone checkpoint and optional TxE checkpoint",
+        )
+        p.add_argument("--runs", type=int, default=10, help="seeded runs of the head (10)")
+        p.add_argument("--seed", type=int, default=0)
+        p.add_argument("--split", default="val", help="evaluation split (val)")
+        p.add_argument("--device", default="auto")
+        p.add_argument("--out", type=Path, default=Path(f"runs/eval/{name}.json"))
+        p.add_argument(
+            "--write-predictions",
+            type=Path,
+            metavar="FILE",
+            help="the first row's first run in VidSitu's submission format (.json or .pkl)",
+        )
+        p.set_defaults(func=run_eval)
+
+
+def parse_row(text: str) -> tuple[str, Path, Path | None]:
+    """``NAME:BACKBONE[:TXE]`` -> (name, backbone, txe)."""
+    parts = text.split(":")
+    if len(parts) not in (2, 3) or not parts[0] or not parts[1]:
+        raise UserError(f"--row {text!r}: expected NAME:BACKBONE or NAME:BACKBONE:TXE")
+    return parts[0], Path(parts[1]), Path(parts[2]) if len(parts) == 3 else None
+
+
+def _fmt(mean_se: tuple[float, float]) -> str:
+    mean, se = mean_se
+    return f"{100 * mean:.1f} ± {100 * se:.1f}" if se == se else f"{100 * mean:.1f}"
+
+
+def run_eval(args: argparse.Namespace) -> int:
+    """Evaluate every ``--row`` and print the table; see ``movierep eval TASK --help``."""
+    if args.runs < 1:
+        raise UserError(f"--runs must be at least 1, got {args.runs}")
+    run, metrics = TASKS[args.task]
+    rows = [parse_row(text) for text in args.row]
+    train = load_vidsitu(args.data, "train")
+    held = load_vidsitu(args.data, args.split)
+    work = args.out.with_suffix("")
+    results: dict[str, Any] = {}
+    for i, (name, backbone, txe) in enumerate(rows):
+        feats = {}
+        for split, clips in (("train", train), (args.split, held)):
+            cache = work / f"{backbone.parent.name}_{backbone.name}_{split}.parquet"
+            feats[split] = vidsitu_event_features(
+                clips, backbone, cache, contextualizer=txe, device=args.device
+            )
+        out = run(train, held, feats["train"], feats[args.split], runs=args.runs, seed=args.seed)
+        if i == 0 and args.write_predictions is not None:
+            write_predictions(args.write_predictions, out["predictions"])
+        results[name] = {
+            "backbone": str(backbone),
+            "contextualizer": str(txe or ""),
+            "summary": {m: list(v) for m, v in out["summary"].items()},
+            "runs": out["runs"],
+        }
+    files.write_json(args.out, {"task": args.task, "split": args.split, "rows": results})
+    lines = [f"| features | {' | '.join(metrics)} |", "|---|" + "---|" * len(metrics)]
+    for name, r in results.items():
+        cells = " | ".join(_fmt(tuple(r["summary"][m])) for m in metrics)
+        lines.append(f"| {name} | {cells} |")
+    print(f"{args.task} ({args.split}, {args.runs} runs, mean ± s.e., %)")
+    print("\n".join(lines))
+    print(f"written to {args.out}")
+    return 0
+
+
+def write_predictions(path: Path, predictions: list[dict[str, Any]]) -> None:
+    """A submission as JSON or, for ``.pkl``, the pickle VidSitu's ``evl_fns.py`` loads."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix == ".pkl":
+        path.write_bytes(pickle.dumps(predictions))
+    elif path.suffix == ".json":
+        path.write_text(json.dumps(predictions))
+    else:
+        raise UserError(f"{path}: predictions are written as .json or .pkl")
