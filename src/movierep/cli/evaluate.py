@@ -1,31 +1,41 @@
 """``movierep eval``: score features of the hierarchy on the benchmarks' own protocols.
 
-``eval vidsitu-verbs`` and ``eval vidsitu-relations`` run Xiao et al.'s Table 1 and 4
-protocols on a VidSitu folder (the real release or the corpus' ``vidsitu/`` export):
-event features from each ``--row``'s backbone (and TxE), a head trained on the train split
-N times with different seeds, metrics as VidSitu's evaluator computes them, mean ± s.e.
+``eval vidsitu-verbs``, ``vidsitu-srl`` and ``vidsitu-relations`` run Xiao et al.'s
+Table 1, 3 and 4 protocols on a VidSitu folder (the real release or the corpus'
+``vidsitu/`` export): event features from each ``--row``'s backbone (and TxE), a head (a
+classifier, or TxD for roles) trained on the train split N times with different seeds,
+metrics as VidSitu's evaluator computes them, mean ± s.e. For roles, a row whose backbone
+is ``none`` is the vision-blind decoder (the verb alone).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import pickle
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from movierep import files
 from movierep.data.benchmarks.vidsitu import load_vidsitu
 from movierep.errors import UserError
 from movierep.metrics.vidsitu import VERB_METRICS
+from movierep.metrics.vidsitu_srl import SRL_METRICS
 from movierep.tasks.vidsitu_features import vidsitu_event_features
 from movierep.tasks.vidsitu_relations import RELATION_METRICS, run_relation_task
+from movierep.tasks.vidsitu_srl import CPU, SRLConfig, run_srl_task
 from movierep.tasks.vidsitu_verbs import run_verb_task
 
-TASKS = {
+TASKS: dict[str, tuple[Callable[..., dict[str, Any]], tuple[str, ...]]] = {
     "vidsitu-verbs": (run_verb_task, VERB_METRICS),
+    "vidsitu-srl": (run_srl_task, SRL_METRICS),
     "vidsitu-relations": (run_relation_task, RELATION_METRICS),
 }
+BLIND = "none"
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -60,6 +70,15 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         p.add_argument("--seed", type=int, default=0)
         p.add_argument("--split", default="val", help="evaluation split (val)")
         p.add_argument("--device", default="auto")
+        if name == "vidsitu-srl":
+            p.add_argument(
+                "--profile",
+                choices=("paper", "cpu"),
+                default="cpu",
+                help="TxD size and training: the paper's or a CPU-sized one (default)",
+            )
+            p.add_argument("--beam-size", type=int, default=1, help="1: greedy (VidSitu)")
+            p.add_argument("--steps", type=int, default=None, help="TxD training steps")
         p.add_argument("--out", type=Path, default=Path(f"runs/eval/{name}.json"))
         p.add_argument(
             "--write-predictions",
@@ -80,7 +99,8 @@ def parse_row(text: str) -> tuple[str, Path, Path | None]:
 
 def _fmt(mean_se: tuple[float, float]) -> str:
     mean, se = mean_se
-    return f"{100 * mean:.1f} ± {100 * se:.1f}" if se == se else f"{100 * mean:.1f}"
+    scale = 1 if abs(mean) > 1 else 100  # CIDEr is already ×10; rates become %
+    return f"{scale * mean:.1f} ± {scale * se:.1f}" if se == se else f"{scale * mean:.1f}"
 
 
 def run_eval(args: argparse.Namespace) -> int:
@@ -94,13 +114,30 @@ def run_eval(args: argparse.Namespace) -> int:
     work = args.out.with_suffix("")
     results: dict[str, Any] = {}
     for i, (name, backbone, txe) in enumerate(rows):
+        options: dict[str, Any] = {}
+        if args.task == "vidsitu-srl":
+            cfg = SRLConfig() if args.profile == "paper" else CPU
+            cfg = dataclasses.replace(cfg, beam_size=args.beam_size)
+            if args.steps is not None:
+                cfg = dataclasses.replace(cfg, steps=args.steps)
+            if str(backbone) == BLIND:
+                cfg = dataclasses.replace(cfg, vision=False)
+            options["cfg"] = cfg
+        elif str(backbone) == BLIND:
+            raise UserError(f"--row {name}: a vision-blind row exists for vidsitu-srl only")
         feats = {}
         for split, clips in (("train", train), (args.split, held)):
+            if str(backbone) == BLIND:
+                feats[split] = np.zeros((len(clips), 5, 1), np.float32)
+                continue
             cache = work / f"{backbone.parent.name}_{backbone.name}_{split}.parquet"
             feats[split] = vidsitu_event_features(
                 clips, backbone, cache, contextualizer=txe, device=args.device
             )
-        out = run(train, held, feats["train"], feats[args.split], runs=args.runs, seed=args.seed)
+        out = run(
+            train, held, feats["train"], feats[args.split], runs=args.runs, seed=args.seed,
+            **options,
+        )  # fmt: skip
         if i == 0 and args.write_predictions is not None:
             write_predictions(args.write_predictions, out["predictions"])
         results[name] = {
