@@ -8,8 +8,8 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from movierep.data.benchmarks.vidsitu import EVENT_KEYS, VidSituClip, VidSituEvent
 from movierep.metrics.vidsitu_srl import (
+    EVENT_KEYS,
     coreference_entities,
     lea,
     lea_counts,
@@ -19,18 +19,9 @@ from movierep.metrics.vidsitu_srl import (
 )
 
 
-def annotation(arg0: list[str], verb: str = "talk.01", scene: str = "a room") -> tuple:
-    """Five events whose Arg0 texts are ``arg0`` and whose scene is ``scene``."""
-    return tuple(
-        VidSituEvent(
-            verb, {"Arg0 (talker)": a, "Scene of the Event": scene, "ArgM (manner)": "x"}, None
-        )
-        for a in arg0
-    )
-
-
-def clip(i: int, anns: list[tuple]) -> VidSituClip:
-    return VidSituClip(f"v_{i}_seg_0_10", {}, None, tuple(anns))
+def annotation(arg0: list[str], verb: str = "talk.01", scene: str = "a room") -> list:
+    """Five events whose Arg0 texts are ``arg0``, whose scene is ``scene``, plus a manner."""
+    return [(verb, {"Arg0": a, "AScn": scene, "AMnr": "x"}) for a in arg0]
 
 
 def cider_d(hyp: str, refs: list[list[str]], all_refs: list[list[str]]) -> float:
@@ -65,14 +56,12 @@ def cider_d(hyp: str, refs: list[list[str]], all_refs: list[list[str]]) -> float
 
 
 def test_references_follow_the_evaluators_seed_5_shuffle() -> None:
-    clips = [
-        clip(i, [annotation([f"p{i}{a}"] * 5) for a in range(n)]) for i, n in enumerate((4, 3, 5))
-    ]
+    clips = [[annotation([f"p{i}{a}"] * 5) for a in range(n)] for i, n in enumerate((4, 3, 5))]
     refs = select_references(clips)
     np.random.seed(5)  # noqa: NPY002  (the evaluator's own calls, on the global generator)
     for c, chosen in zip(clips, refs, strict=True):
-        order = np.random.permutation(len(c.annotations))  # noqa: NPY002
-        shuffled = [c.annotations[i] for i in order]
+        order = np.random.permutation(len(c))  # noqa: NPY002
+        shuffled = [c[i] for i in order]
         expected = [a for i, a in enumerate(shuffled) if i != 3][:3]
         assert chosen == expected
     assert [len(r) for r in refs] == [3, 3, 3]

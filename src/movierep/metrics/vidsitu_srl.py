@@ -37,20 +37,21 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import combinations
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
-from movierep.data.benchmarks.vidsitu import (
-    EVENT_KEYS,
-    SCORED_ROLES,
-    VidSituClip,
-    VidSituEvent,
-    arg_short_name,
-)
+EVENT_KEYS = ("Ev1", "Ev2", "Ev3", "Ev4", "Ev5")
+#: The roles VidSitu scores (``EvalFnCap.args_used``).
+SCORED_ROLES = ("Arg0", "Arg1", "Arg2", "ALoc", "AScn")
 
+#: One annotator's view of one event: its verb id and its scored roles (short name ->
+#: text, in the annotation's key order; the caller maps raw keys with VidSitu's
+#: ``arg_mapper`` and keeps :data:`SCORED_ROLES`).
+EventRoles = tuple[str, Mapping[str, str]]
 #: One annotator's five events.
-Annotation = tuple[VidSituEvent, ...]
+Annotation = Sequence[EventRoles]
+T = TypeVar("T")
 #: A prediction for one clip: event key (``Ev1``..) -> short role name -> text.
 RolePrediction = Mapping[str, Mapping[str, str]]
 
@@ -59,12 +60,12 @@ SRL_METRICS = ("CIDEr", "CIDEr-verb", "CIDEr-arg", "ROUGE-L", "LEA")
 
 
 def select_references(
-    clips: Sequence[VidSituClip], *, seed: int = 5, drop: int = 3, keep: int = 3
-) -> list[list[Annotation]]:
+    annotations: Sequence[Sequence[T]], *, seed: int = 5, drop: int = 3, keep: int = 3
+) -> list[list[T]]:
     """Each clip's shuffled reference annotations, as the evaluator picks them.
 
     Args:
-        clips: the split's clips in ``ann_idx`` order (:func:`load_vidsitu`).
+        annotations: per clip of the split (``ann_idx`` order), its annotations in file order.
         seed: the global NumPy seed the evaluator sets once (5).
         drop: index of the shuffled annotation it leaves out (3).
         keep: how many of the rest are references (3).
@@ -74,9 +75,9 @@ def select_references(
     """
     rng = np.random.RandomState(seed)  # the legacy global generator np.random.seed seeds
     out = []
-    for clip in clips:
-        order = rng.permutation(len(clip.annotations))
-        shuffled = [clip.annotations[i] for i in order]
+    for anns in annotations:
+        order = rng.permutation(len(anns))
+        shuffled = [anns[i] for i in order]
         out.append([a for i, a in enumerate(shuffled) if i != drop][:keep])
     return out
 
@@ -101,14 +102,13 @@ def role_instances(
     for ann_idx in sorted(predictions):
         refs = references[ann_idx]
         for k, ev in enumerate(EVENT_KEYS):
-            first = refs[0][k]
-            for raw_key in first.args:
-                role = arg_short_name(raw_key)
+            verb, roles = refs[0][k]
+            for role in roles:
                 if role not in SCORED_ROLES:
                     continue
-                hyp = predictions[ann_idx].get(ev, {}).get(str(role), "")
-                texts = [r[k].args[raw_key] for r in refs]
-                out.append(RoleInstance(ann_idx, ev, str(role), first.verb_id, texts, hyp))
+                hyp = predictions[ann_idx].get(ev, {}).get(role, "")
+                texts = [r[k][1][role] for r in refs]
+                out.append(RoleInstance(ann_idx, ev, role, verb, texts, hyp))
     return out
 
 
@@ -186,14 +186,13 @@ def lea(
             ref = references[ann_idx][g]
             key_slots, sys_slots = {}, {}
             for k, ev in enumerate(EVENT_KEYS):
-                for raw_key, text in ref[k].args.items():
-                    role = arg_short_name(raw_key)
+                for role, text in ref[k][1].items():
                     if role not in SCORED_ROLES:
                         continue
                     key_slots[f"{ev}_{role}"] = text
                     predicted = predictions[ann_idx].get(ev, {})
                     if role in predicted:
-                        sys_slots[f"{ev}_{role}"] = predicted[str(role)]
+                        sys_slots[f"{ev}_{role}"] = predicted[role]
             key, response = coreference_entities(key_slots), coreference_entities(sys_slots)
             pn, pd = lea_counts(response, key)
             rn, rd = lea_counts(key, response)

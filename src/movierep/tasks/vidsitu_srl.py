@@ -21,8 +21,14 @@ from typing import Any
 import numpy as np
 import torch
 
-from movierep.data.benchmarks.vidsitu import EVENT_KEYS, VidSituClip, arg_short_name
-from movierep.metrics.vidsitu_srl import SRL_METRICS, select_references, srl_metrics
+from movierep.data.benchmarks.vidsitu import EVENT_KEYS, SCORED_ROLES, VidSituClip, arg_short_name
+from movierep.metrics.vidsitu_srl import (
+    SRL_METRICS,
+    Annotation,
+    EventRoles,
+    select_references,
+    srl_metrics,
+)
 from movierep.models.txd import TxD
 from movierep.tasks.feature_classifier import mean_and_se
 from movierep.tasks.role_text import RoleTokenizer
@@ -72,6 +78,18 @@ def role_sequences(clips: Sequence[VidSituClip]) -> list[tuple[str, list[tuple[s
         for event in clip.annotations[0]:
             roles = [(str(arg_short_name(k)), v) for k, v in event.args.items()]
             out.append((event.verb_id, roles))
+    return out
+
+
+def scored_annotations(clip: VidSituClip) -> list[Annotation]:
+    """The clip's annotations as the metrics read them: (verb, {scored role: text}) per event."""
+    out: list[Annotation] = []
+    for ann in clip.annotations:
+        events: list[EventRoles] = []
+        for e in ann:
+            roles = {str(arg_short_name(k)): v for k, v in e.args.items()}
+            events.append((e.verb_id, {r: t for r, t in roles.items() if r in SCORED_ROLES}))
+        out.append(events)
     return out
 
 
@@ -156,7 +174,7 @@ def run_srl_task(
         submission: ``[{"ann_idx", "vb_output"}]``).
     """
     tok = RoleTokenizer.build(role_sequences(train_clips))
-    references = select_references(eval_clips)
+    references = select_references([scored_annotations(c) for c in eval_clips])
     flat = train_x.reshape(-1, train_x.shape[-1])
     mean, std = flat.mean(0), np.maximum(flat.std(0), 1e-6)
     train_x, eval_x = (train_x - mean) / std, (eval_x - mean) / std  # the memory's scale
