@@ -132,3 +132,22 @@ def test_folder_source_and_errors(tmp_path):
         folder_source(tmp_path / "a" / "missing")
     with pytest.raises(UserError, match="not a folder"):
         open_source(tmp_path / "nope")
+
+
+def test_vidsitu_source_labels_every_event_with_its_verb(tiny_corpus):
+    from collections import Counter
+
+    from movierep.data.benchmarks.vidsitu import load_vidsitu
+    from movierep.data.sources import vidsitu_source
+
+    root = tiny_corpus / "vidsitu"
+    source = vidsitu_source(root)
+    clips = load_vidsitu(root, "train")
+    assert len(source.spans) == 5 * len(clips)
+    for span in source.spans[:10]:
+        clip = next(c for c in clips if c.vid_seg_int == span.group)
+        k = int(span.video_id.rsplit("#Ev", 1)[1]) - 1
+        assert (span.start, span.end) == (2.0 * k, 2.0 * k + 2.0)
+        top = Counter(a[k].verb_id for a in clip.annotations).most_common(1)[0][0]
+        assert source.classes[span.label] == top
+        assert span.path == clip.video

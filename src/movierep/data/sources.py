@@ -210,6 +210,44 @@ def event_label_source(
     return ClipSource(spans=spans, classes=classes, name=f"events:{root}:{column}")
 
 
+def vidsitu_source(root: str | Path, split: str = "train") -> ClipSource:
+    """One verb-labelled span per 2 s event of a VidSitu split (the "vb finetune" data).
+
+    VidSitu's verb task fine-tunes the backbone on its train events (Sadhu et al. §4.1;
+    Xiao et al. Table 1, "vb finetune"). An event's label is the most common verb of its
+    annotations, as VidSitu's loader takes it.
+
+    Args:
+        root: a VidSitu folder (``vidsitu_annotations/`` and the clips' videos).
+        split: the split whose clips to read.
+    """
+    from collections import Counter
+
+    from movierep.data.benchmarks.vidsitu import load_vidsitu
+
+    clips = [c for c in load_vidsitu(Path(root), split) if c.annotations]
+    missing = [c.vid_seg_int for c in clips if c.video is None]
+    if missing:
+        raise UserError(f"{root}: clip {missing[0]} of split {split!r} has no video")
+    labels = [
+        [Counter(a[k].verb_id for a in c.annotations).most_common(1)[0][0] for k in range(5)]
+        for c in clips
+    ]
+    classes = tuple(sorted({v for row in labels for v in row}))
+    index = {name: i for i, name in enumerate(classes)}
+    spans = tuple(
+        VideoSpan(
+            Path(str(c.video)), f"{c.vid_seg_int}#Ev{k + 1}", *c.event_window(k),
+            index[labels[i][k]], c.vid_seg_int,
+        )
+        for i, c in enumerate(clips)
+        for k in range(5)
+    )  # fmt: skip
+    if not spans:
+        raise UserError(f"{root}: no annotated clips in split {split!r}")
+    return ClipSource(spans=spans, classes=classes, name=f"vidsitu:{root}:{split}")
+
+
 def segment_bounds(duration: float, segment_s: float) -> list[tuple[float, float]]:
     """Split ``[0, duration)`` into consecutive ``segment_s`` windows.
 

@@ -1,9 +1,11 @@
 """Supervised recipe: the backbone trained with labels, the papers' "Sup" reference rows.
 
 Labels come from the data (:class:`movierep.pretrain.supervised.SupervisedConfig`):
-Kinetics-style classes, catalog genres, or the verbs / places of a corpus' annotated
-events. The paper profile is the Slow-only K400 recipe (SGD, lr 0.1 at batch 64); the
-``cpu`` profile shares the contrastive recipes' clip and model sizes.
+Kinetics-style classes, catalog genres, the verbs / places of a corpus' annotated events,
+or the verbs of a VidSitu folder's train events (Xiao et al. Table 1's "vb finetune":
+``--data corpus/vidsitu --init runs/cvrl/last``). The paper profile is the Slow-only K400
+recipe (SGD, lr 0.1 at batch 64); the ``cpu`` profile shares the contrastive recipes' clip
+and model sizes.
 
 Launch::
 
@@ -28,6 +30,7 @@ from movierep.data.sources import (
     concat_sources,
     event_label_source,
     kinetics_source,
+    vidsitu_source,
 )
 from movierep.errors import UserError
 from movierep.pretrain.supervised import Supervised, SupervisedConfig
@@ -60,6 +63,10 @@ def resolve(
 def labelled_source(path: Path, labels: str, d: ClipConfig) -> ClipSource:
     """The labelled spans of ``path`` (see :class:`SupervisedConfig` for ``labels``)."""
     is_corpus = (path / "catalog.parquet").is_file()
+    if (path / "vidsitu_annotations").is_dir():
+        if labels not in ("auto", "verb"):
+            raise UserError(f"{path}: a VidSitu folder has verb labels only, not {labels!r}")
+        return vidsitu_source(path, "train" if d.split == "all" else d.split)
     if labels == "auto":
         labels = "verb" if is_corpus else "class"
     if labels == "class":
