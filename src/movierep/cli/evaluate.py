@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import hashlib
 import json
 import pickle
 from collections.abc import Callable
@@ -111,7 +112,7 @@ def run_eval(args: argparse.Namespace) -> int:
     rows = [parse_row(text) for text in args.row]
     train = load_vidsitu(args.data, "train")
     held = load_vidsitu(args.data, args.split)
-    work = args.out.with_suffix("")
+    work = args.out.parent / "vidsitu_features"  # shared by the three tasks' runs
     results: dict[str, Any] = {}
     for i, (name, backbone, txe) in enumerate(rows):
         options: dict[str, Any] = {}
@@ -130,7 +131,8 @@ def run_eval(args: argparse.Namespace) -> int:
             if str(backbone) == BLIND:
                 feats[split] = np.zeros((len(clips), 5, 1), np.float32)
                 continue
-            cache = work / f"{backbone.parent.name}_{backbone.name}_{split}.parquet"
+            key = hashlib.sha1(f"{args.data.resolve()}|{backbone.resolve()}".encode()).hexdigest()
+            cache = work / f"{backbone.parent.name}_{backbone.name}_{key[:10]}_{split}.parquet"
             feats[split] = vidsitu_event_features(
                 clips, backbone, cache, contextualizer=txe, device=args.device
             )
