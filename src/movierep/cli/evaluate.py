@@ -99,9 +99,9 @@ def parse_row(text: str) -> tuple[str, Path, Path | None]:
 
 
 def _fmt(mean_se: tuple[float, float]) -> str:
+    """``mean ± se`` ×100 (rates as %, CIDEr's ×10 scores as VidSitu's tables print them)."""
     mean, se = mean_se
-    scale = 1 if abs(mean) > 1 else 100  # CIDEr is already ×10; rates become %
-    return f"{scale * mean:.1f} ± {scale * se:.1f}" if se == se else f"{scale * mean:.1f}"
+    return f"{100 * mean:.1f} ± {100 * se:.1f}" if se == se else f"{100 * mean:.1f}"
 
 
 def run_eval(args: argparse.Namespace) -> int:
@@ -153,7 +153,7 @@ def run_eval(args: argparse.Namespace) -> int:
     for name, r in results.items():
         cells = " | ".join(_fmt(tuple(r["summary"][m])) for m in metrics)
         lines.append(f"| {name} | {cells} |")
-    print(f"{args.task} ({args.split}, {args.runs} runs, mean ± s.e., %)")
+    print(f"{args.task} ({args.split}, {args.runs} runs, mean ± s.e., ×100)")
     print("\n".join(lines))
     print(f"written to {args.out}")
     return 0
