@@ -33,7 +33,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
 from movierep import config, tables
@@ -48,6 +47,7 @@ from movierep.recipes import cvrl, maskpred, modist, supervised
 from movierep.tasks.context_probes import relation_probe, verb_from_context_probe
 from movierep.tasks.event_probes import probe_event_features
 from movierep.tasks.maskpred_retrieval import context_mean_predictor, masked_event_retrieval
+from movierep.tasks.protocol import mean_and_se
 from movierep.train.loop import seed_everything
 
 METHODS = ("random", "cvrl", "modist", "supervised")
@@ -153,9 +153,8 @@ def summarise(units: list[dict[str, Any]]) -> dict[str, dict[str, dict[str, floa
         mine = [u["numbers"] for u in units if u["method"] == method]
         out[method] = {}
         for key in mine[0]:
-            v = np.array([m[key] for m in mine], dtype=float)
-            se = float(v.std(ddof=1) / np.sqrt(len(v))) if len(v) > 1 else float("nan")
-            out[method][key] = {"mean": float(v.mean()), "se": se, "n": len(v)}
+            mean, se = mean_and_se([m[key] for m in mine])
+            out[method][key] = {"mean": mean, "se": se, "n": len(mine)}
     return out
 
 

@@ -31,7 +31,9 @@ from typing import Any
 from movierep.data.benchmarks.vidsitu import EVENT_KEYS, EVREL_LABELS, arg_short_name, load_vidsitu
 from movierep.metrics.vidsitu import relation_metrics, verb_metrics
 from movierep.metrics.vidsitu_srl import select_references, srl_metrics
+from movierep.tasks.vidsitu_relations import annotated_relations
 from movierep.tasks.vidsitu_srl import scored_annotations
+from movierep.tasks.vidsitu_verbs import verb_votes
 
 
 def official_module(vidsitu: Path, coval: Path) -> Any:
@@ -121,14 +123,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     off_srl = evl.EvalFnCap(cfg, None, met_keys=["cider", "rouge"]).eval_cap_mets(
         str(tmp / "vb_arg.pkl"), "valid"
     )
-    votes = {(i, k): list(c.verb_votes[k][:10]) for i, c in enumerate(clips) for k in range(5)}
+    votes = verb_votes(clips)  # the ground truths movierep's eval commands use
     ours_vb = verb_metrics(
         {(q["ann_idx"], k): q["pred_vbs_ev"][k] for q in preds["vb"] for k in range(5)}, votes
     )
     gts = {
-        (i, j): [str(a[k].evrel) for a in c.annotations[:3]]
-        for i, c in enumerate(clips)
-        for j, k in enumerate((0, 1, 3, 4))
+        (i, j): rel for i, c in enumerate(clips) for j, rel in enumerate(annotated_relations(c, 3))
     }
     ours_rel = relation_metrics(
         {(q["ann_idx"], j): q["pred_evrels_ev"][j] for q in preds["evrel"] for j in range(4)}, gts

@@ -99,10 +99,3 @@ def class_scores(head: nn.Module, x: np.ndarray) -> np.ndarray:
     head.eval()
     out: np.ndarray = head(torch.as_tensor(x, dtype=torch.float32)).softmax(-1).numpy()
     return out
-
-
-def mean_and_se(values: Sequence[float]) -> tuple[float, float]:
-    """Mean and standard error (sample s.d. / √n; NaN for one value) of repeated runs."""
-    v = np.asarray(values, dtype=float)
-    se = float(v.std(ddof=1) / np.sqrt(len(v))) if len(v) > 1 else float("nan")
-    return float(v.mean()), se

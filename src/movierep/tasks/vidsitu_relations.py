@@ -20,12 +20,8 @@ import numpy as np
 from movierep.data.benchmarks.vidsitu import EVREL_KEYS, EVREL_LABELS, VidSituClip
 from movierep.errors import UserError
 from movierep.metrics.vidsitu import relation_metrics
-from movierep.tasks.feature_classifier import (
-    ClassifierConfig,
-    class_scores,
-    fit_classifier,
-    mean_and_se,
-)
+from movierep.tasks.feature_classifier import ClassifierConfig, class_scores, fit_classifier
+from movierep.tasks.protocol import repeat_runs
 
 #: Event indices (0-based) of each pair, earlier first, in VidSitu's order.
 PAIRS = ((0, 2), (1, 2), (2, 3), (2, 4))
@@ -83,26 +79,25 @@ def run_relation_task(
         for p, rel in enumerate(annotated_relations(c, 3))
     }
     ex = pair_features(eval_x)
-    per_run: list[dict[str, float]] = []
-    first: list[dict[str, Any]] | None = None
-    for r in range(runs):
-        model = fit_classifier(x, y, len(EVREL_LABELS), head or ClassifierConfig(), seed + r)
+    pairs = range(len(PAIRS))
+
+    def run_once(run_seed: int) -> tuple[dict[str, float], list[dict[str, Any]]]:
+        model = fit_classifier(x, y, len(EVREL_LABELS), head or ClassifierConfig(), run_seed)
         scores = class_scores(model, ex.reshape(-1, ex.shape[-1])).reshape(*ex.shape[:2], -1)
         best = scores.argmax(-1)
         hyps = {
             (i, p): [EVREL_LABELS[best[i, p]]] * len(gts[(i, p)])
             for i in range(len(eval_clips))
-            for p in range(len(PAIRS))
+            for p in pairs
         }
-        per_run.append(relation_metrics(hyps, gts))
-        if first is None:
-            first = [
-                {
-                    "ann_idx": i,
-                    "pred_evrels_ev": [[EVREL_LABELS[best[i, p]]] * 3 for p in range(len(PAIRS))],
-                    "pred_scores_ev": [[float(scores[i, p].max())] * 3 for p in range(len(PAIRS))],
-                }
-                for i in range(len(eval_clips))
-            ]
-    summary = {m: mean_and_se([r[m] for r in per_run]) for m in RELATION_METRICS}
-    return {"runs": per_run, "summary": summary, "predictions": first}
+        submission = [
+            {
+                "ann_idx": i,
+                "pred_evrels_ev": [[EVREL_LABELS[best[i, p]]] * 3 for p in pairs],
+                "pred_scores_ev": [[float(scores[i, p].max())] * 3 for p in pairs],
+            }
+            for i in range(len(eval_clips))
+        ]
+        return relation_metrics(hyps, gts), submission
+
+    return repeat_runs(run_once, runs, seed, RELATION_METRICS)

@@ -30,7 +30,7 @@ from movierep.metrics.vidsitu_srl import (
     srl_metrics,
 )
 from movierep.models.txd import TxD
-from movierep.tasks.feature_classifier import mean_and_se
+from movierep.tasks.protocol import repeat_runs
 from movierep.tasks.role_text import RoleTokenizer
 
 
@@ -178,15 +178,11 @@ def run_srl_task(
     flat = train_x.reshape(-1, train_x.shape[-1])
     mean, std = flat.mean(0), np.maximum(flat.std(0), 1e-6)
     train_x, eval_x = (train_x - mean) / std, (eval_x - mean) / std  # the memory's scale
-    per_run: list[dict[str, float]] = []
-    first: list[dict[str, Any]] | None = None
-    for r in range(runs):
-        model = train_decoder(tok, train_clips, train_x, cfg, seed + r)
+
+    def run_once(run_seed: int) -> tuple[dict[str, float], list[dict[str, Any]]]:
+        model = train_decoder(tok, train_clips, train_x, cfg, run_seed)
         outputs = decode_roles(model, tok, eval_clips, eval_x, cfg)
-        predictions = dict(enumerate(outputs))
-        scores = srl_metrics(predictions, references)
-        per_run.append({m: float(scores[m]) for m in SRL_METRICS})
-        if first is None:
-            first = [{"ann_idx": i, "vb_output": o} for i, o in enumerate(outputs)]
-    summary = {m: mean_and_se([r[m] for r in per_run]) for m in SRL_METRICS}
-    return {"runs": per_run, "summary": summary, "predictions": first}
+        scores = srl_metrics(dict(enumerate(outputs)), references)
+        return scores, [{"ann_idx": i, "vb_output": o} for i, o in enumerate(outputs)]
+
+    return repeat_runs(run_once, runs, seed, SRL_METRICS)

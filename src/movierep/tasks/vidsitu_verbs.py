@@ -20,12 +20,8 @@ import numpy as np
 from movierep.data.benchmarks.vidsitu import EVENT_KEYS, VidSituClip
 from movierep.errors import UserError
 from movierep.metrics.vidsitu import VERB_METRICS, verb_metrics
-from movierep.tasks.feature_classifier import (
-    ClassifierConfig,
-    class_scores,
-    fit_classifier,
-    mean_and_se,
-)
+from movierep.tasks.feature_classifier import ClassifierConfig, class_scores, fit_classifier
+from movierep.tasks.protocol import repeat_runs
 
 
 def training_verbs(clips: Sequence[VidSituClip]) -> list[str]:
@@ -102,13 +98,11 @@ def run_verb_task(
     y = np.array([vocab.index(v) for v in labels])
     x = train_x.reshape(-1, train_x.shape[-1])
     gts = verb_votes(eval_clips)
-    per_run: list[dict[str, float]] = []
-    first: list[dict[str, Any]] | None = None
-    for r in range(runs):
-        model = fit_classifier(x, y, len(vocab), head or ClassifierConfig(), seed + r)
+
+    def run_once(run_seed: int) -> tuple[dict[str, float], list[dict[str, Any]]]:
+        model = fit_classifier(x, y, len(vocab), head or ClassifierConfig(), run_seed)
         scores = class_scores(model, eval_x.reshape(-1, eval_x.shape[-1]))
         submission, ranked = verb_predictions(scores.reshape(*eval_x.shape[:2], -1), vocab)
-        per_run.append(verb_metrics(ranked, gts))
-        first = first or submission
-    summary = {m: mean_and_se([r[m] for r in per_run]) for m in VERB_METRICS}
-    return {"runs": per_run, "summary": summary, "predictions": first, "vocab": vocab}
+        return verb_metrics(ranked, gts), submission
+
+    return {**repeat_runs(run_once, runs, seed, VERB_METRICS), "vocab": vocab}
