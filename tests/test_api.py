@@ -24,10 +24,16 @@ PINNED = {
     "CVRL": "movierep.pretrain.cvrl",
     "MoDist": "movierep.pretrain.modist",
     "MaskPredObjective": "movierep.pretrain.maskpred",
+    "SceneMoCo": "movierep.pretrain.scene_moco",
     "TrainConfig": "movierep.train.loop",
     "fit": "movierep.train.loop",
     "extract_event_features": "movierep.features.extract",
     "contextualize": "movierep.features.contextualize",
+    "load_image_encoder": "movierep.features.scenes",
+    "extract_shot_features": "movierep.features.scenes",
+    "extract_scene_features": "movierep.features.scenes",
+    "movie_pairs": "movierep.similarity.movie_pairs",
+    "select_scene_pairs": "movierep.similarity.scene_pairs",
     "read_table": "movierep.tables",
     "write_table": "movierep.tables",
     "UserError": "movierep.errors",
@@ -52,11 +58,15 @@ def test_one_registry_lists_every_model_and_rebuilds_the_presets() -> None:
     assert movierep.list_models() == [
         "motion_net",
         "motion_net_tiny",
+        "shot_adjacency",
         "slow_d",
         "slow_d_r50",
         "slow_d_tiny",
         "txd",
         "txe",
+        "vit",
+        "vit_b16",
+        "vit_tiny",
     ]
     tiny = movierep.create_model("slow_d_tiny")
     from movierep.models.factory import arch_name

@@ -12,6 +12,9 @@ module path, e.g. ``movierep.recipes.cvrl``)::
     backbone = movierep.load_pretrained("runs/cvrl/last")         # a checkpoint folder
     movierep.extract_event_features(backbone, events, "f.parquet", spec)
     table = movierep.contextualize(movierep.read_table("f.parquet"), "runs/txe/last")
+    pairs = movierep.movie_pairs("corpus/", "cowatch")            # movie similarity S
+    encoder = movierep.load_image_encoder("runs/scenes/last")     # E_fixed / E_scene (or CLIP)
+    movierep.extract_scene_features(encoder, "runs/shots", "scenes.parquet")
 
 Names resolve lazily (PEP 562), so ``import movierep`` is cheap and importing one
 subpackage never loads the others.
@@ -45,12 +48,19 @@ _API = {
     "CVRL": "movierep.pretrain.cvrl",
     "MoDist": "movierep.pretrain.modist",
     "MaskPredObjective": "movierep.pretrain.maskpred",
+    "SceneMoCo": "movierep.pretrain.scene_moco",
     # training
     "TrainConfig": "movierep.train.loop",
     "fit": "movierep.train.loop",
     # features and tables
     "extract_event_features": "movierep.features.extract",
     "contextualize": "movierep.features.contextualize",
+    "load_image_encoder": "movierep.features.scenes",
+    "extract_shot_features": "movierep.features.scenes",
+    "extract_scene_features": "movierep.features.scenes",
+    # Movies2Scenes: movie similarity and scene pairs
+    "movie_pairs": "movierep.similarity.movie_pairs",
+    "select_scene_pairs": "movierep.similarity.scene_pairs",
     "read_table": "movierep.tables",
     "write_table": "movierep.tables",
     # errors
@@ -74,10 +84,16 @@ __all__ = [  # noqa: RUF022 (kept in the order of the data flow, as _API)
     "CVRL",
     "MoDist",
     "MaskPredObjective",
+    "SceneMoCo",
     "TrainConfig",
     "fit",
     "extract_event_features",
     "contextualize",
+    "load_image_encoder",
+    "extract_shot_features",
+    "extract_scene_features",
+    "movie_pairs",
+    "select_scene_pairs",
     "read_table",
     "write_table",
     "UserError",
@@ -89,6 +105,11 @@ if TYPE_CHECKING:
     from movierep.errors import UserError
     from movierep.features.contextualize import contextualize
     from movierep.features.extract import extract_event_features
+    from movierep.features.scenes import (
+        extract_scene_features,
+        extract_shot_features,
+        load_image_encoder,
+    )
     from movierep.losses.infonce import info_nce
     from movierep.losses.maskpred import maskpred_loss
     from movierep.losses.queue import FeatureQueue
@@ -96,6 +117,9 @@ if TYPE_CHECKING:
     from movierep.pretrain.cvrl import CVRL
     from movierep.pretrain.maskpred import MaskPredObjective
     from movierep.pretrain.modist import MoDist
+    from movierep.pretrain.scene_moco import SceneMoCo
+    from movierep.similarity.movie_pairs import movie_pairs
+    from movierep.similarity.scene_pairs import select_scene_pairs
     from movierep.tables import read_table, write_table
     from movierep.train.loop import TrainConfig, fit
     from movierep.video.decode import open_video, probe

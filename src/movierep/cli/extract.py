@@ -2,6 +2,8 @@
 
 ``extract events`` writes one backbone feature per 2 s event (Hierarchical-SSL §3.1:
 the clip features ``v_t`` that the contextualizer and the downstream heads read).
+``extract shots`` runs E_fixed over every shot's keyframe and ``extract scenes`` the scene
+encoder over shot ranges (Movies2Scenes §3.1, §3.3).
 """
 
 from __future__ import annotations
@@ -21,7 +23,12 @@ from movierep.features.extract import (
     events_from_videos,
     extract_with_checkpoint,
 )
-from movierep.jobs import parse_shard
+from movierep.features.scenes import (
+    concatenate_features,
+    extract_scene_features,
+    extract_shot_features,
+)
+from movierep.jobs import JobReport, parse_shard
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -83,6 +90,120 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="TxE checkpoint (movierep train contextualizer): also write context_feature",
     )
     events.set_defaults(func=run_events)
+
+    shots = kinds.add_parser(
+        "shots",
+        help="E_fixed: one image-encoder feature per shot keyframe (Parquet)",
+        description=(
+            "Run an image encoder (a CLIP file in OpenAI's layout, or a movierep ViT "
+            "checkpoint) over the middle keyframe of every shot of a shots folder and write "
+            "shot_features (movie_id, shot_index, start_time, end_time, feature). Resumable "
+            "and shardable like extract events."
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=(
+            "examples:\n"
+            "  movierep extract shots --encoder runs/vit/last --shots runs/shots "
+            "--out runs/shot_features.parquet\n"
+            "  movierep extract shots --encoder ViT-B-16.pt --shots runs/shots --out clip.parquet"
+        ),
+    )
+    shots.add_argument("--encoder", type=Path, required=True, help="CLIP file or ViT checkpoint")
+    _add_shot_args(shots, batch_size=64)
+    shots.set_defaults(func=run_shots)
+
+    scenes = kinds.add_parser(
+        "scenes",
+        help="E_scene: one scene-encoder embedding per shot range (Parquet)",
+        description=(
+            "Run the scene encoder (movierep train scenes) over shot ranges: a ranges table "
+            "(movie_id with start_shot/end_shot or start_time/end_time) or consecutive "
+            "windows of --window shots, and write scene_features (movie_id, start_shot, "
+            "end_shot, start_time, end_time, feature). Several --encoder: their embeddings "
+            "are concatenated (e.g. genre + synopsis)."
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=(
+            "examples:\n"
+            "  movierep extract scenes --encoder runs/scenes/last --shots runs/shots "
+            "--window 4 --out runs/scenes.parquet\n"
+            "  movierep extract scenes --encoder runs/genre/last runs/synopsis/last "
+            "--shots runs/shots --ranges scenes.parquet --out gs.parquet"
+        ),
+    )
+    scenes.add_argument("--encoder", type=Path, nargs="+", required=True, help="scene encoder(s)")
+    scenes.add_argument("--ranges", type=Path, default=None, help="shot or time ranges table")
+    scenes.add_argument("--window", type=int, default=9, help="shots per default window (9)")
+    _add_shot_args(scenes, batch_size=16)
+    scenes.set_defaults(func=run_scenes)
+
+
+def _add_shot_args(parser: argparse.ArgumentParser, batch_size: int) -> None:
+    parser.add_argument("--shots", type=Path, required=True, help="shots folder (movierep shots)")
+    parser.add_argument("--out", type=Path, required=True, help="features Parquet file")
+    parser.add_argument("--batch-size", type=int, default=batch_size, help="per forward pass")
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N")
+    parser.add_argument("--shard", default=None, metavar="I/N", help="run every N-th movie only")
+
+
+def _finish(report: JobReport, out: Path, what: str) -> int:
+    print("\n".join(report.lines()), file=sys.stderr)
+    if dist.is_main() and out.is_file():
+        n = tables.read_table(out, columns=["movie_id"]).num_rows
+        print(f"wrote {n} {what} to {out}")
+    elif dist.is_main():
+        print(f"shard done; {out} is merged when every shard has finished")
+    return report.exit_status()
+
+
+def run_shots(args: argparse.Namespace) -> int:
+    """Extract E_fixed shot features; see ``movierep extract shots --help``."""
+    dist.init_from_env()
+    try:
+        report = extract_shot_features(
+            args.encoder,
+            args.shots,
+            args.out,
+            batch_size=args.batch_size,
+            device=args.device,
+            shard=parse_shard(args.shard) if args.shard else None,
+        )
+        return _finish(report, args.out, "shot features")
+    finally:
+        dist.destroy()
+
+
+def run_scenes(args: argparse.Namespace) -> int:
+    """Extract scene embeddings; see ``movierep extract scenes --help``."""
+    ranges = tables.read_table(args.ranges) if args.ranges is not None else None
+    dist.init_from_env()
+    try:
+        outs = [args.out]
+        if len(args.encoder) > 1:
+            outs = [
+                args.out.with_name(f"{args.out.stem}.enc{i}.parquet")
+                for i in range(len(args.encoder))
+            ]
+        status = 0
+        for encoder, out in zip(args.encoder, outs, strict=True):
+            report = extract_scene_features(
+                encoder,
+                args.shots,
+                out,
+                ranges=ranges,
+                window=args.window,
+                batch_size=args.batch_size,
+                device=args.device,
+                shard=parse_shard(args.shard) if args.shard else None,
+            )
+            status = max(status, _finish(report, out, "scene embeddings"))
+        if len(outs) > 1 and dist.is_main() and all(p.is_file() for p in outs):
+            joined = concatenate_features([tables.read_table(p) for p in outs])
+            tables.write_table(args.out, joined)
+            print(f"wrote {joined.num_rows} concatenated scene embeddings to {args.out}")
+        return status
+    finally:
+        dist.destroy()
 
 
 def run_events(args: argparse.Namespace) -> int:

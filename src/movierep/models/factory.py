@@ -27,9 +27,11 @@ from torch import nn
 from movierep.checkpoint import MODEL, load_state, read_config
 from movierep.errors import UserError
 from movierep.models.motion import MotionNet, motion_net_tiny
+from movierep.models.shot_adjacency import ShotAdjacencyNet
 from movierep.models.slow_d import SlowD, slow_d_r50, slow_d_tiny
 from movierep.models.txd import TxD
 from movierep.models.txe import TxE
+from movierep.models.vit import ViT, vit_b16, vit_tiny
 
 MODELS: dict[str, Callable[..., nn.Module]] = {
     # architectures: what a checkpoint's config.json names as "arch"
@@ -37,10 +39,14 @@ MODELS: dict[str, Callable[..., nn.Module]] = {
     "motion_net": MotionNet,
     "txe": TxE,
     "txd": TxD,
+    "shot_adjacency": ShotAdjacencyNet,
+    "vit": ViT,
     # presets: named sizes of an architecture
     "slow_d_r50": slow_d_r50,
     "slow_d_tiny": slow_d_tiny,
     "motion_net_tiny": motion_net_tiny,
+    "vit_b16": vit_b16,
+    "vit_tiny": vit_tiny,
 }
 
 

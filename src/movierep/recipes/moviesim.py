@@ -1,0 +1,187 @@
+"""Movie-similarity recipe (``train moviesim``): the shot-adjacency network of Fig. 2.
+
+Computes the movie-similarity pseudo-labels S from the chosen sources
+(:func:`movierep.similarity.movie_pairs.movie_pairs`: co-watch, synopsis, genre, or a
+``+`` combination) over the training movies, writes them to ``out/pairs.parquet``, and
+trains E_learnable and L_output with cross-entropy on similar pairs against as many
+random dissimilar ones (:class:`movierep.data.movie_pair_data.MoviePairDataset`), on the
+cached E_fixed shot features (``movierep extract shots``).
+
+The ``paper`` profile has Fig. 2's sizes (1,024 shots, kernels 16, strides 8); the paper
+gives no optimisation settings for this step, so ``train`` holds ours (Adam, the paper's
+optimiser for scene contrast: AdamW with zero weight decay is Adam). The ``cpu``
+profile scales the movie to 32 shots (a ``demo`` corpus movie has ~12 detected shots, at
+most ~35) and the kernels to 4 / strides 2: a scene is 4 shots, the length of a corpus
+scene, B is 15 × 15 and V 6 × 6.
+
+``pairs.catalog_fraction`` < 1 trains on a seeded fraction of the movies (Table 3's
+ablation-scale).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from torch import nn
+
+from movierep import config, dist, tables
+from movierep.data.movie_pair_data import MoviePairDataset
+from movierep.data.sampling import seeded_loader
+from movierep.errors import UserError
+from movierep.models.shot_adjacency import ShotAdjacencyNet
+from movierep.pretrain.moviesim import MovieSimilarity, ShotAdjacencyConfig
+from movierep.similarity.movie_pairs import movie_pairs
+from movierep.similarity.scene_pairs import movie_features, pair_list
+from movierep.train.loop import FitResult, TrainConfig, fit, seed_everything
+
+PAIRS_FILE = "pairs.parquet"
+
+
+@dataclass(frozen=True)
+class PairsConfig:
+    """Where S comes from, and how much of the catalog is used.
+
+    Sources are ``cowatch``, ``synopsis``, ``genre``, or several joined by ``+``; ``k``
+    similar movies per movie and source (3); the genre draw's seed; the co-watch window;
+    negatives per similar pair; the share of the catalog used (ablation-scale).
+    """
+
+    sources: str = "cowatch"
+    k: int = 3
+    seed: int = 0
+    cowatch_window: int = 1
+    negatives_per_positive: int = 1
+    catalog_fraction: float = 1.0
+
+
+def _paper_train() -> TrainConfig:
+    return TrainConfig(
+        steps=20000,
+        batch_size=64,
+        lr=1e-4,
+        weight_decay=0.0,
+        warmup_steps=500,
+        log_every=50,
+        ckpt_every=2000,
+    )
+
+
+@dataclass(frozen=True)
+class MovieSimRun:
+    """``train moviesim``: the network, the pseudo-labels, optimisation."""
+
+    net: ShotAdjacencyConfig = field(default_factory=ShotAdjacencyConfig)
+    pairs: PairsConfig = field(default_factory=PairsConfig)
+    train: TrainConfig = field(default_factory=_paper_train)
+
+
+PROFILES: dict[str, dict[str, Any]] = {
+    "paper": {},
+    "cpu": {
+        "net.num_shots": 32,
+        "net.scene_kernel": 4,
+        "net.scene_stride": 2,
+        "net.pool_kernel": 4,
+        "net.pool_stride": 2,
+        "train.steps": 300,
+        "train.batch_size": 32,
+        "train.lr": 1e-3,
+        "train.warmup_steps": 20,
+        "train.log_every": 10,
+        "train.ckpt_every": 100,
+    },
+}
+
+
+def resolve(
+    profile: str = "paper", config_file: Path | None = None, sets: Sequence[str] = ()
+) -> MovieSimRun:
+    """The resolved run config: defaults ← ``profile`` ← YAML file ← ``sets``."""
+    return config.build(MovieSimRun, PROFILES, profile, config_file, sets)
+
+
+def catalog_subset(movie_ids: Sequence[str], fraction: float, seed: int) -> list[str]:
+    """A seeded ``fraction`` of the movies (all of them at 1.0), in their given order."""
+    if not 0 < fraction <= 1:
+        raise UserError(f"pairs.catalog_fraction must be in (0, 1], got {fraction}")
+    if fraction == 1:
+        return list(movie_ids)
+    keep = max(2, round(fraction * len(movie_ids)))
+    chosen = set(np.random.default_rng(seed).choice(len(movie_ids), keep, replace=False).tolist())
+    return [m for i, m in enumerate(movie_ids) if i in chosen]
+
+
+def run(
+    cfg: MovieSimRun,
+    *,
+    corpus: Path,
+    shot_features: Path,
+    out: Path,
+    movie_ids: Sequence[str] | None = None,
+    synopsis_encoder: Path | None = None,
+) -> FitResult:
+    """Learn movie similarity; the export is ``out/last`` (arch ``shot_adjacency``).
+
+    Args:
+        cfg: the resolved run config.
+        corpus: the catalog (``catalog.parquet`` with genres and synopses, ``watch_log.parquet``).
+        shot_features: E_fixed features of the movies' shots (``movierep extract shots``).
+        out: run folder; ``out/pairs.parquet`` holds S; resumes from ``out/last``.
+        movie_ids: the movies to learn from (default: every movie with shot features).
+        synopsis_encoder: a local sentence-transformers folder (default: the shipped MiniLM).
+    """
+    dist.init_from_env()
+    out = Path(out)
+    features = movie_features(tables.read_table(shot_features))
+    ids = [m for m in (movie_ids or sorted(features)) if m in features]
+    ids = catalog_subset(ids, cfg.pairs.catalog_fraction, cfg.pairs.seed)
+    if len(ids) < 3:
+        raise UserError(f"{shot_features}: {len(ids)} movies with shot features; need 3 or more")
+    pairs = movie_pairs(
+        corpus,
+        cfg.pairs.sources,
+        cfg.pairs.k,
+        seed=cfg.pairs.seed,
+        synopsis_encoder=synopsis_encoder,
+        movie_ids=ids,
+        window=cfg.pairs.cowatch_window,
+    )
+    if dist.is_main():
+        tables.write_table(out / PAIRS_FILE, pairs)
+    similar = pair_list(pairs)
+    dim = next(iter(features.values())).shape[1]
+    cfg = dataclasses.replace(cfg, net=dataclasses.replace(cfg.net, input_dim=dim))
+    dataset = MoviePairDataset(
+        {m: features[m] for m in ids}, similar, cfg.net.num_shots, cfg.pairs.negatives_per_positive
+    )
+    seed_everything(cfg.train.seed)
+    net_kwargs = config.to_dict(cfg.net)
+    net = ShotAdjacencyNet(**net_kwargs)
+    objective = MovieSimilarity(net)
+    loader = seeded_loader(
+        dataset,
+        batch_size=min(cfg.train.batch_size, len(dataset) // dist.world_size()),
+        seed=cfg.train.seed,
+        num_workers=cfg.train.num_workers,
+        name=str(shot_features),
+    )
+    if dist.is_main():
+        config.write_config(cfg, out)
+
+    def export() -> tuple[nn.Module, str, dict[str, Any]]:
+        return net, "shot_adjacency", net_kwargs
+
+    return fit(
+        objective,
+        loader,
+        cfg.train,
+        out,
+        export=export,
+        run_config=config.to_dict(cfg),
+        title=f"movie similarity ({cfg.pairs.sources})",
+    )

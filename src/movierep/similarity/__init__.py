@@ -1,0 +1,1 @@
+"""Movies2Scenes pseudo-labels: movie similarity, shot adjacency, scene pairs."""

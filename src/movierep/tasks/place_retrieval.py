@@ -1,0 +1,89 @@
+"""Place retrieval (Movies2Scenes Table 2): validation scenes query the training scenes by L2.
+
+The protocol of §4.3.1 a: every query scene of the validation set retrieves its 1, 5 and
+10 nearest training scenes by L2 distance between their features; precision@k says how
+many share its place (:func:`movierep.metrics.retrieval.precision_at_k`). Features are
+used as they are (no normalisation), as the paper compares raw encoder outputs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+from sklearn.neighbors import NearestNeighbors
+
+from movierep.data.corpus import Corpus
+from movierep.errors import UserError
+from movierep.metrics.retrieval import precision_at_k
+
+
+def place_retrieval(
+    query: np.ndarray,
+    query_places: Sequence[str],
+    gallery: np.ndarray,
+    gallery_places: Sequence[str],
+    ks: Sequence[int] = (1, 5, 10),
+) -> dict[str, dict[int, float]]:
+    """Precision@k per place and over all queries.
+
+    Args:
+        query: (Q, D) features of the validation scenes.
+        query_places: (Q,) their places.
+        gallery: (G, D) features of the training scenes.
+        gallery_places: (G,) their places.
+        ks: retrieved-set sizes (1, 5, 10).
+
+    Returns:
+        ``{place: {k: precision}}`` plus ``"all"``.
+    """
+    k = min(max(ks), len(gallery))
+    index = NearestNeighbors(n_neighbors=k, metric="euclidean").fit(gallery)
+    _, neighbours = index.kneighbors(query)
+    return precision_at_k(query_places, gallery_places, neighbours, [x for x in ks if x <= k])
+
+
+def corpus_scene_places(corpus_root: str | Path) -> pa.Table:
+    """The corpus' annotated scenes as retrieval items.
+
+    Returns:
+        ``movie_id, start_time, end_time, place, split, genre, director`` per ground-truth
+        scene (a ranges table for :func:`movierep.features.scenes.extract_scene_features`).
+    """
+    corpus = Corpus(corpus_root)
+    scenes = corpus.truth("scenes").select(["movie_id", "start_time", "end_time", "place"])
+    catalog = {
+        row["movie_id"]: row
+        for row in corpus.catalog.select(["movie_id", "split", "genre", "director"]).to_pylist()
+    }
+    movies = scenes.column("movie_id").to_pylist()
+    for column in ("split", "genre", "director"):
+        scenes = scenes.append_column(column, pa.array([catalog[m][column] for m in movies]))
+    return scenes
+
+
+def retrieval_by_split(
+    features: np.ndarray,
+    items: pa.Table,
+    query_split: str = "val",
+    gallery_split: str = "train",
+    label: str = "place",
+) -> dict[str, dict[int, float]]:
+    """:func:`place_retrieval` with ``items``' ``split`` column choosing queries and gallery.
+
+    Args:
+        features: (N, D), one row per row of ``items``.
+        items: ``split`` and ``label`` columns (e.g. :func:`corpus_scene_places`).
+        query_split: the queries' split (validation).
+        gallery_split: the gallery's split (training).
+        label: the column retrieved by (``place``; ``genre`` or ``director`` ask whether
+            a scene's neighbours come from movies of its kind).
+    """
+    splits = np.asarray(items.column("split").to_pylist())
+    places = items.column(label).to_pylist()
+    q, g = np.flatnonzero(splits == query_split), np.flatnonzero(splits == gallery_split)
+    if len(q) == 0 or len(g) == 0:
+        raise UserError(f"no {query_split} queries or no {gallery_split} gallery items")
+    return place_retrieval(features[q], [places[i] for i in q], features[g], [places[i] for i in g])

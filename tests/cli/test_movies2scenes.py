@@ -1,0 +1,144 @@
+"""Movies2Scenes from the command line, on the tiny corpus: every stage, resumable, bad input."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+import torch
+
+from movierep.cli import main
+from movierep.models.vit import save_clip_visual, vit_tiny
+from movierep.tables import read_table, to_numpy_embeddings
+
+FAST = ["--profile", "cpu", "--set", "train.device=cpu", "--set", "train.num_workers=0"]
+
+
+@pytest.fixture(scope="module")
+def shots(tiny_corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("m2s") / "shots"
+    assert main(["shots", str(tiny_corpus), "--out", str(out), "--detector", "scenedetect"]) == 0
+    return out
+
+
+def run(argv: list[str]) -> None:
+    assert main([str(a) for a in argv]) == 0
+
+
+@pytest.mark.slow
+def test_movies2scenes_end_to_end(tiny_corpus: Path, shots: Path, tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    vit = tmp_path / "vit"
+    run(["train", "image-encoder", "--shots", shots, "--out", vit, *FAST, "--steps", "2",
+         "--set", "train.batch_size=8"])  # fmt: skip
+    feats = tmp_path / "shot_features.parquet"
+    run(["extract", "shots", "--encoder", vit / "last", "--shots", shots, "--out", feats])
+    table = read_table(feats)
+    n_shots = read_table(shots / "shots.parquet").num_rows
+    assert (
+        table.num_rows == n_shots and to_numpy_embeddings(table.column("feature")).shape[1] == 256
+    )
+
+    sim = tmp_path / "moviesim"
+    run(["train", "moviesim", "--corpus", tiny_corpus, "--shot-features", feats, "--out", sim,
+         *FAST, "--steps", "3", "--set", "train.batch_size=2",
+         "--set", "pairs.sources=genre+cowatch", "--set", "pairs.k=1"])  # fmt: skip
+    pairs = read_table(sim / "pairs.parquet")
+    assert pairs.num_rows > 0 and set(pairs.column("source").to_pylist()) <= {
+        "cowatch", "genre", "cowatch+genre"
+    }  # fmt: skip
+    p_scene = tmp_path / "p_scene.parquet"
+    run(["select-pairs", "--moviesim", sim, "--shot-features", feats, "--out", p_scene])
+    selected = read_table(p_scene)
+    assert selected.num_rows > 0
+    scores = np.asarray(selected.column("score").to_pylist())
+    assert np.isfinite(scores).all()
+
+    scenes = tmp_path / "scenes"
+    run(["train", "scenes", "--pairs", p_scene, "--shots", shots, "--init", vit / "last",
+         "--out", scenes, *FAST, "--steps", "2", "--set", "train.batch_size=2",
+         "--set", "moco.queue_size=8"])  # fmt: skip
+    emb = tmp_path / "scene_features.parquet"
+    run(["extract", "scenes", "--encoder", scenes / "last", "--shots", shots, "--window", "4",
+         "--out", emb])  # fmt: skip
+    out = read_table(emb)
+    per_movie = (
+        read_table(shots / "shots.parquet")
+        .group_by("movie_id")
+        .aggregate([("shot_index", "count")])
+    )
+    expected = sum(-(-n // 4) for n in per_movie.column("shot_index_count").to_pylist())
+    assert out.num_rows == expected
+    assert np.isfinite(to_numpy_embeddings(out.column("feature"))).all()
+
+    # rerun: everything finished is skipped, nothing is duplicated
+    run(["extract", "scenes", "--encoder", scenes / "last", "--shots", shots, "--window", "4",
+         "--out", emb])  # fmt: skip
+    assert read_table(emb).num_rows == expected
+
+    # two encoders: embeddings concatenated (Table 3's genre+synopsis row)
+    both = tmp_path / "both.parquet"
+    run(["extract", "scenes", "--encoder", scenes / "last", vit / "last", "--shots", shots,
+         "--window", "4", "--out", both])  # fmt: skip
+    assert to_numpy_embeddings(read_table(both).column("feature")).shape == (expected, 512)
+
+
+def test_clip_file_in_openai_layout_is_an_encoder(shots: Path, tmp_path: Path) -> None:
+    """A CLIP release file (OpenAI layout) works wherever an image encoder is asked for."""
+    torch.manual_seed(0)
+    model = vit_tiny(image_size=(64, 64))
+    save_clip_visual(model, tmp_path / "clip.pt")
+    out = tmp_path / "f.parquet"
+    run(["extract", "shots", "--encoder", tmp_path / "clip.pt", "--shots", shots, "--out", out])
+    assert to_numpy_embeddings(read_table(out).column("feature")).shape[1] == 256
+
+
+@pytest.mark.parametrize("case", ["clip", "watch_log", "synopsis"])
+def test_bad_input_is_one_line_and_exit_2(
+    case: str, tiny_corpus: Path, shots: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    if case == "clip":
+        bad = tmp_path / "bad.pt"
+        torch.save({"layer1.0.conv1.weight": torch.zeros(2, 2)}, bad)
+        argv = [
+            "extract",
+            "shots",
+            "--encoder",
+            bad,
+            "--shots",
+            shots,
+            "--out",
+            tmp_path / "f.parquet",
+        ]
+        needle = str(bad)
+    else:
+        corpus = tmp_path / "corpus"
+        shutil.copytree(
+            tiny_corpus,
+            corpus,
+            ignore=shutil.ignore_patterns("movies", "kinetics", "vidsitu", "lvu", "movienet"),
+        )
+        if case == "watch_log":
+            log = pq.read_table(corpus / "watch_log.parquet")
+            ids = log.column("movie_id").to_pylist()
+            ids[3] = "m9999"
+            pq.write_table(
+                log.set_column(1, "movie_id", pa.array(ids)), corpus / "watch_log.parquet"
+            )
+            source, needle = "cowatch", "m9999"
+        else:
+            cat = pq.read_table(corpus / "catalog.parquet")
+            i = cat.column_names.index("synopsis")
+            pq.write_table(
+                cat.set_column(i, "synopsis", pa.array([""] * cat.num_rows)),
+                corpus / "catalog.parquet",
+            )
+            source, needle = "synopsis", "synopsis"
+        argv = ["similar-movies", corpus, "--source", source, "--out", tmp_path / "p.parquet"]
+    assert main([str(a) for a in argv]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("movierep: error:") and needle in lines[0]
