@@ -67,7 +67,7 @@ def corpus_scene_places(corpus_root: str | Path) -> pa.Table:
 def retrieval_by_split(
     features: np.ndarray,
     items: pa.Table,
-    query_split: str = "val",
+    query_split: str | Sequence[str] = "val",
     gallery_split: str = "train",
     label: str = "place",
 ) -> dict[str, dict[int, float]]:
@@ -76,14 +76,16 @@ def retrieval_by_split(
     Args:
         features: (N, D), one row per row of ``items``.
         items: ``split`` and ``label`` columns (e.g. :func:`corpus_scene_places`).
-        query_split: the queries' split (validation).
+        query_split: the queries' split (validation), or several (``("val", "test")``
+            doubles the queries of a small corpus; both are unseen in training).
         gallery_split: the gallery's split (training).
         label: the column retrieved by (``place``; ``genre`` or ``director`` ask whether
             a scene's neighbours come from movies of its kind).
     """
     splits = np.asarray(items.column("split").to_pylist())
     places = items.column(label).to_pylist()
-    q, g = np.flatnonzero(splits == query_split), np.flatnonzero(splits == gallery_split)
+    wanted = [query_split] if isinstance(query_split, str) else list(query_split)
+    q, g = np.flatnonzero(np.isin(splits, wanted)), np.flatnonzero(splits == gallery_split)
     if len(q) == 0 or len(g) == 0:
         raise UserError(f"no {query_split} queries or no {gallery_split} gallery items")
     return place_retrieval(features[q], [places[i] for i in q], features[g], [places[i] for i in g])
