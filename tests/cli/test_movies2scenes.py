@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +13,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import torch
+from safetensors.torch import load_file
 
+from movierep.checkpoint import save_checkpoint
 from movierep.cli import main
 from movierep.models.vit import save_clip_visual, vit_tiny
 from movierep.tables import read_table, to_numpy_embeddings
@@ -142,3 +147,61 @@ def test_bad_input_is_one_line_and_exit_2(
     assert main([str(a) for a in argv]) == 2
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("movierep: error:") and needle in lines[0]
+
+
+@pytest.mark.ddp
+@pytest.mark.slow
+def test_train_scenes_under_torchrun_shares_one_queue(shots: Path, tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    vit = vit_tiny()
+    save_checkpoint(tmp_path / "vit", vit, "vit", vit.model_kwargs)
+    counts = (
+        read_table(shots / "shots.parquet")
+        .group_by("movie_id")
+        .aggregate([("shot_index", "count")])
+    )
+    movies = dict(
+        zip(
+            counts.column("movie_id").to_pylist(),
+            counts.column("shot_index_count").to_pylist(),
+            strict=True,
+        )
+    )
+    a, b = sorted(movies)[:2]
+    rows = [
+        {"movie_a": a, "a_start": i % movies[a], "a_end": min(i % movies[a] + 2, movies[a]),
+         "movie_b": b, "b_start": 0, "b_end": min(2, movies[b]), "score": 1.0, "space": "learned"}
+        for i in range(8)
+    ]  # fmt: skip
+    pq.write_table(pa.Table.from_pylist(rows), tmp_path / "p_scene.parquet")
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": ""}
+    launch = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2"]
+    args = ["-m", "movierep", "train", "scenes", "--pairs", str(tmp_path / "p_scene.parquet"),
+            "--shots", str(shots), "--init", str(tmp_path / "vit"), "--out", str(tmp_path / "run"),
+            *FAST, "--steps", "3", "--set", "train.batch_size=2",
+            "--set", "moco.queue_size=64"]  # fmt: skip
+    proc = subprocess.run([*launch, *args], env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    state = load_file(str(tmp_path / "run" / "last" / "objective.safetensors"))
+    assert int(state["queue.filled"]) == 3 * 2 * 2  # 3 steps x 2 ranks x 2 keys, gathered
+    assert (tmp_path / "run" / "last" / "model.safetensors").is_file()
+
+
+@pytest.mark.ddp
+@pytest.mark.slow
+def test_train_moviesim_under_torchrun(tiny_corpus: Path, shots: Path, tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    feats = tmp_path / "shot_features.parquet"
+    vit = vit_tiny()
+    save_checkpoint(tmp_path / "vit", vit, "vit", vit.model_kwargs)
+    run(["extract", "shots", "--encoder", tmp_path / "vit", "--shots", shots, "--out", feats])
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": ""}
+    launch = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2"]
+    args = ["-m", "movierep", "train", "moviesim", "--corpus", str(tiny_corpus),
+            "--shot-features", str(feats), "--out", str(tmp_path / "run"), *FAST, "--steps", "2",
+            "--set", "train.batch_size=2", "--set", "pairs.sources=genre+cowatch",
+            "--set", "pairs.k=1"]  # fmt: skip
+    proc = subprocess.run([*launch, *args], env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert read_table(tmp_path / "run" / "pairs.parquet").num_rows > 0
+    assert (tmp_path / "run" / "last" / "model.safetensors").is_file()
