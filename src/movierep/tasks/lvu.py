@@ -1,0 +1,260 @@
+"""LVU's nine tasks from frozen features (Movies2Scenes Table 3; Hier-SSL Table 5).
+
+A head is trained per task on a feature table whose ``movie_id`` is the LVU video id (the
+stem of the corpus' ``lvu/videos/<id>.mp4``): Movies2Scenes puts "a simple MLP with two
+hidden layers" on its frozen scene features; :class:`LVUConfig` is that head with a small
+CPU profile (widths and steps are our choice: the paper tuned them on val). The seven
+classification tasks report test top-1 (0–1 scale; papers print ×100), the two regression
+tasks the test MSE on LVU's transformed targets (``ln(views) − 11.76…`` and
+``10·like/(like+dislike) − 9.14…``, see :mod:`movierep.data.benchmarks.lvu`).
+
+**Unit of evaluation: the video** (../shared/benchmarks/lvu_movienet.md §A.4). LVU's code
+predicts every 60 s span of a video and aggregates the span outputs per video: classification
+sums the spans' *softmax probabilities* and takes the argmax (neither a logit mean nor a
+majority vote); regression averages the spans' scalars; the metric is then taken over videos.
+The default, ``aggregate="predictions"``, follows that with our rows as the spans: every row of
+a video (an event, shot or scene) is a training example carrying its video's label, and a
+test video's prediction is the softmax sum (or the mean) of its rows' outputs. The other
+choice, ``aggregate="features"``, averages a video's rows first (:func:`video_features`) and
+trains on one vector per video — common for frozen-feature heads, and how Movies2Scenes'
+scene-level vectors read, though the paper does not state its aggregation.
+
+Splits: train on ``train.csv``, score on ``test.csv``; a task folder without ``test.csv`` is
+scored on ``val.csv`` instead, and the result says so (``"eval_split"``). Labelled videos
+without any feature row are an error (a :class:`UserError` naming the table and the video),
+not silently dropped: LVU coverage must be reported, so filter the label files first.
+:func:`run_lvu` repeats each task's head with N seeds (default 5, as Hier-SSL and LVU) and
+reports mean ± standard error (:mod:`movierep.tasks.protocol`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from movierep.data.benchmarks.lvu import (
+    LVU_TASKS,
+    REGRESSION_TASKS,
+    SPLITS,
+    LVUItem,
+    load_lvu_task,
+    task_dir,
+)
+from movierep.errors import UserError
+from movierep.tables import read_table, require_columns, to_numpy_embeddings
+from movierep.tasks.feature_classifier import ClassifierConfig, class_scores, fit_classifier
+from movierep.tasks.feature_regressor import fit_regressor, predict
+from movierep.tasks.protocol import repeat_runs
+
+AGGREGATES = ("predictions", "features")
+
+
+@dataclass(frozen=True)
+class LVUConfig:
+    """The per-task head and how a video's rows are aggregated.
+
+    Attributes:
+        head: an MLP with 2 hidden layers (Movies2Scenes §5); widths, dropout and steps are
+            a small CPU profile of our choosing.
+        aggregate: ``"predictions"`` (LVU: per-row outputs, softmax sum / mean per video) or
+            ``"features"`` (mean of a video's rows, then one example per video).
+    """
+
+    head: ClassifierConfig = field(
+        default_factory=lambda: ClassifierConfig(
+            hidden=(512, 512), dropout=0.25, steps=500, batch_size=64, lr=1e-3, weight_decay=1e-4
+        )
+    )
+    aggregate: str = "predictions"
+
+    def __post_init__(self) -> None:
+        if self.aggregate not in AGGREGATES:
+            raise UserError(f"LVU aggregate must be one of {', '.join(AGGREGATES)}")
+
+
+def _open(features: str | Path | pa.Table) -> tuple[pa.Table, str]:
+    if isinstance(features, pa.Table):
+        return features, "feature table"
+    return read_table(features), str(features)
+
+
+def video_rows(
+    table: pa.Table, video_ids: Sequence[str], source: str = "feature table"
+) -> tuple[np.ndarray, np.ndarray]:
+    """Every feature row of the listed videos, and the index of its video in ``video_ids``.
+
+    Returns:
+        ``(x (R, D), owner (R,))``: rows grouped by video, in ``video_ids`` order.
+
+    Raises:
+        UserError: the table lacks ``movie_id``/``feature``, or a video has no row (names
+            ``source`` and the first such video id).
+    """
+    require_columns(table, ["movie_id", "feature"], source)
+    ids = [str(m) for m in table.column("movie_id").to_pylist()]
+    by_id: dict[str, list[int]] = {}
+    for i, m in enumerate(ids):
+        by_id.setdefault(m, []).append(i)
+    missing = [v for v in video_ids if v not in by_id]
+    if missing:
+        raise UserError(
+            f"{source}: no feature row for LVU video {missing[0]!r} "
+            f"({len(missing)} of {len(video_ids)} labelled videos missing)"
+        )
+    rows = [i for v in video_ids for i in by_id[v]]
+    owner = np.repeat(np.arange(len(video_ids)), [len(by_id[v]) for v in video_ids])
+    x = to_numpy_embeddings(table.column("feature"))
+    return x[np.asarray(rows, dtype=np.int64)], owner
+
+
+def video_features(
+    table: pa.Table, video_ids: Sequence[str], source: str = "feature table"
+) -> np.ndarray:
+    """(V, D) mean of each video's feature rows, in ``video_ids`` order.
+
+    LVU itself aggregates *predictions* of 60 s spans per video (softmax sum for
+    classification, mean for regression; lvu_movienet.md §A.4); averaging the features first
+    is the ``aggregate="features"`` choice for frozen-feature heads (see the module docstring).
+
+    Raises:
+        UserError: a labelled video has no row (names ``source`` and the video).
+    """
+    x, owner = video_rows(table, video_ids, source)
+    sums = np.zeros((len(video_ids), x.shape[1]), dtype=np.float64)
+    np.add.at(sums, owner, x)
+    counts = np.bincount(owner, minlength=len(video_ids))[:, None]
+    return (sums / counts).astype(np.float32)
+
+
+def eval_split(root: Path, task: str) -> str:
+    """``test``, or ``val`` when the task folder has no ``test.csv``."""
+    return "test" if (task_dir(Path(root)) / task / "test.csv").is_file() else "val"
+
+
+def num_classes(root: Path, task: str) -> int:
+    """1 + the largest class id in any split's file (keeps absent ids, as LVU's head does)."""
+    labels = [
+        i.label
+        for split in SPLITS
+        if (task_dir(Path(root)) / task / f"{split}.csv").is_file()
+        for i in load_lvu_task(root, task, split)
+        if i.label is not None
+    ]
+    return max(labels) + 1
+
+
+def run_lvu_task(
+    root: str | Path,
+    task: str,
+    features: str | Path | pa.Table,
+    cfg: LVUConfig | None = None,
+    seed: int = 0,
+    *,
+    source: str | None = None,
+) -> dict[str, Any]:
+    """Train one task's head on ``train`` and score it on ``test`` (or ``val``, see module).
+
+    Args:
+        root: folder holding ``lvu_1.0/`` (or ``lvu_1.0`` itself).
+        task: one of :data:`LVU_TASKS`.
+        features: a feature table (path or Arrow table) keyed by video id in ``movie_id``.
+        cfg: head and aggregation (default :class:`LVUConfig`).
+        seed: the head's seed.
+        source: the table's name in error messages (default: its path).
+
+    Returns:
+        ``{"metric": "top1" | "mse", "value": float, "eval_split": "test" | "val",
+        "predictions": [{"video_id", "prediction", "target"}]}``; for classification the
+        prediction is a class id, for regression a float on LVU's transformed scale.
+    """
+    root, cfg = Path(root), cfg or LVUConfig()
+    table, name = _open(features)
+    source = source or name
+    split = eval_split(root, task)
+    train, test = load_lvu_task(root, task, "train"), load_lvu_task(root, task, split)
+    if not train or not test:
+        raise UserError(f"{task_dir(root) / task}: empty train or {split} split")
+    regression = task in REGRESSION_TASKS
+    y_train = np.array([i.target for i in train])
+    x_tr, own_tr = _examples(table, train, source, cfg.aggregate)
+    x_te, own_te = _examples(table, test, source, cfg.aggregate)
+    if regression:
+        reg = fit_regressor(x_tr, y_train[own_tr], cfg.head, seed)
+        pred: np.ndarray = _per_video_mean(predict(reg, x_te), own_te, len(test))
+        targets = np.array([i.target for i in test])
+        value = float(np.mean((pred - targets) ** 2))
+        out = [float(p) for p in pred]
+    else:
+        classes = num_classes(root, task)
+        clf = fit_classifier(x_tr, y_train[own_tr].astype(np.int64), classes, cfg.head, seed)
+        scores = np.zeros((len(test), classes))
+        np.add.at(scores, own_te, class_scores(clf, x_te))  # LVU: softmax sum per video
+        labels = scores.argmax(1)
+        value = float(np.mean(labels == np.array([i.label for i in test])))
+        out = [int(c) for c in labels]
+    predictions = [
+        {
+            "video_id": i.video_id,
+            "prediction": p,
+            "target": i.label if i.label is not None else i.target,
+        }
+        for i, p in zip(test, out, strict=True)
+    ]
+    return {
+        "metric": "mse" if regression else "top1",
+        "value": value,
+        "eval_split": split,
+        "predictions": predictions,
+    }
+
+
+def run_lvu(
+    root: str | Path,
+    features: str | Path | pa.Table,
+    tasks: Sequence[str] = LVU_TASKS,
+    runs: int = 5,
+    seed: int = 0,
+    cfg: LVUConfig | None = None,
+) -> dict[str, Any]:
+    """Every task ``runs`` times (seeds ``seed`` .. ``seed + runs − 1``), mean ± s.e.
+
+    Returns:
+        ``{task: {"metric", "eval_split", "runs", "summary": {metric: (mean, se)},
+        "predictions": the first run's}}``.
+    """
+    table, source = _open(features)
+    out: dict[str, Any] = {}
+    for task in tasks:
+        if task not in LVU_TASKS:
+            raise UserError(f"unknown LVU task {task!r} (known: {', '.join(LVU_TASKS)})")
+        info: dict[str, str] = {}
+
+        def run_once(run_seed: int, task: str = task, info: dict[str, str] = info) -> Any:
+            res = run_lvu_task(root, task, table, cfg, run_seed, source=source)
+            info.update(metric=res["metric"], eval_split=res["eval_split"])
+            return {res["metric"]: res["value"]}, res["predictions"]
+
+        metric = "mse" if task in REGRESSION_TASKS else "top1"
+        result = repeat_runs(run_once, runs, seed, [metric])
+        out[task] = {**info, **result}
+    return out
+
+
+def _examples(
+    table: pa.Table, items: Sequence[LVUItem], source: str, aggregate: str
+) -> tuple[np.ndarray, np.ndarray]:
+    ids = [i.video_id for i in items]
+    if aggregate == "features":
+        return video_features(table, ids, source), np.arange(len(ids))
+    return video_rows(table, ids, source)
+
+
+def _per_video_mean(values: np.ndarray, owner: np.ndarray, n: int) -> np.ndarray:
+    sums = np.bincount(owner, weights=values, minlength=n)
+    out: np.ndarray = sums / np.bincount(owner, minlength=n)
+    return out
