@@ -25,6 +25,11 @@ COMMANDS = [
     ["select-pairs"],
     ["eval", "vidsitu-verbs"],
     ["eval", "vidsitu-relations"],
+    ["eval", "lvu"],
+    ["eval", "place-retrieval"],
+    ["eval", "movienet-places"],
+    ["eval", "movienet-sbd"],
+    ["eval", "moderation"],
     ["demo"],
 ]
 

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from movierep import files
+from movierep.cli import evaluate_features
 from movierep.data.benchmarks.vidsitu import load_vidsitu
 from movierep.errors import UserError
 from movierep.metrics.vidsitu import VERB_METRICS
@@ -43,7 +44,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``eval`` and its benchmark commands."""
     parser = sub.add_parser(
         "eval",
-        help="evaluate features on a benchmark protocol (VidSitu verbs, relations)",
+        help="evaluate features on a benchmark protocol (VidSitu, LVU, MovieNet, moderation)",
         description=__doc__.split("\n\n")[0] if __doc__ else None,
     )
     kinds = parser.add_subparsers(dest="task", metavar="TASK", required=True)
@@ -88,6 +89,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
             help="the first row's first run in VidSitu's submission format (.json or .pkl)",
         )
         p.set_defaults(func=run_eval)
+    evaluate_features.register(kinds)
 
 
 def parse_row(text: str) -> tuple[str, Path, Path | None]:

@@ -15,9 +15,11 @@ import numpy as np
 import pyarrow as pa
 from sklearn.neighbors import NearestNeighbors
 
+from movierep.data.benchmarks.lvu import load_lvu_task
 from movierep.data.corpus import Corpus
 from movierep.errors import UserError
 from movierep.metrics.retrieval import precision_at_k
+from movierep.tasks.lvu import video_features
 
 
 def place_retrieval(
@@ -89,3 +91,29 @@ def retrieval_by_split(
     if len(q) == 0 or len(g) == 0:
         raise UserError(f"no {query_split} queries or no {gallery_split} gallery items")
     return place_retrieval(features[q], [places[i] for i in q], features[g], [places[i] for i in g])
+
+
+def lvu_place_retrieval(
+    root: str | Path, features: pa.Table, source: str = "feature table"
+) -> dict[str, dict[int, float]]:
+    """Movies2Scenes Table 2 on an LVU folder: val scene videos query the train ones by L2.
+
+    Each video's feature is the mean of its rows in ``features`` (``movie_id`` = the LVU
+    video id); its place is the LVU ``scene`` task's class name.
+
+    Args:
+        root: an LVU folder (the real ``lvu_1.0`` release or the corpus' ``lvu/`` export).
+        features: any feature table whose ``movie_id`` holds LVU video ids.
+        source: the table's name, for error messages.
+    """
+    splits = {s: load_lvu_task(Path(root), "scene", s) for s in ("train", "val")}
+    feats = {
+        s: video_features(features, [item.video_id for item in items], source)
+        for s, items in splits.items()
+    }
+    return place_retrieval(
+        feats["val"],
+        [str(item.class_name) for item in splits["val"]],
+        feats["train"],
+        [str(item.class_name) for item in splits["train"]],
+    )

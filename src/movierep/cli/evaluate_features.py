@@ -1,0 +1,163 @@
+"""``movierep eval lvu | place-retrieval | movienet-places | movienet-sbd | moderation``.
+
+The scene- and movie-level protocols of both papers take a frozen feature table (event,
+contextual event, E_fixed shot or E_scene scene features: any Parquet with ``movie_id``,
+optional ``start_time``/``end_time``, and ``feature``) and train a small head, N seeded runs.
+``--features PATH`` scores one table; ``--compare NAME=PATH ...`` scores several and prints
+them side by side, one column per feature set, as the papers' tables do (mean ± s.e.).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from movierep import files, tables
+from movierep.errors import UserError
+from movierep.tasks.lvu import run_lvu
+from movierep.tasks.moderation import run_moderation
+from movierep.tasks.movienet import run_place_tagging, run_sbd
+from movierep.tasks.place_retrieval import lvu_place_retrieval
+
+EXAMPLES = {
+    "lvu": "movierep eval lvu --data corpus/lvu --compare E_fixed=runs/lvu_shots.parquet "
+    "E_scene=runs/lvu_scenes.parquet --runs 5 --out runs/eval/lvu.json",
+    "place-retrieval": "movierep eval place-retrieval --data corpus/lvu "
+    "--compare E_fixed=runs/lvu_shots.parquet E_scene=runs/lvu_scenes.parquet",
+    "movienet-places": "movierep eval movienet-places --data corpus/movienet "
+    "--compare E_fixed=runs/mn_shots.parquet E_scene=runs/mn_scene_shots.parquet",
+    "movienet-sbd": "movierep eval movienet-sbd --data corpus/movienet --fps 25 "
+    "--features runs/mn_shots.parquet",
+    "moderation": "movierep eval moderation --data corpus --features runs/scenes.parquet",
+}
+HELP = {
+    "lvu": "LVU's nine tasks with an MLP head (top-1; MSE for the two regressions)",
+    "place-retrieval": "Movies2Scenes Table 2: val scenes retrieve train scenes by L2, P@1/5/10",
+    "movienet-places": "MovieNet place tagging: multi-label MLP on shot features, mAP",
+    "movienet-sbd": "MovieNet-318 scene boundaries: 4-shot windows, AP / mIoU / Recall@3s",
+    "moderation": "moderation classes with an MLP head: AP per class and their mean",
+}
+WHERE = {
+    "lvu": "LVU folder (lvu_1.0 inside)",
+    "place-retrieval": "LVU folder (lvu_1.0 inside)",
+    "movienet-places": "MovieNet folder (annotation, scene318, 240P_frames)",
+    "movienet-sbd": "MovieNet folder (annotation, scene318, 240P_frames)",
+    "moderation": "corpus folder (moderation.parquet, catalog.parquet)",
+}
+
+
+def register(kinds: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the feature-table protocols to ``movierep eval``."""
+    for name in EXAMPLES:
+        p = kinds.add_parser(
+            name,
+            help=HELP[name],
+            description=__doc__.split("\n\n")[1] if __doc__ else None,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+            epilog=f"example:\n  {EXAMPLES[name]}",
+        )
+        p.add_argument("--data", type=Path, required=True, help=WHERE[name])
+        which = p.add_mutually_exclusive_group(required=True)
+        which.add_argument("--features", type=Path, help="one feature table")
+        which.add_argument(
+            "--compare", nargs="+", metavar="NAME=PATH", help="several feature tables, named"
+        )
+        if name != "place-retrieval":
+            p.add_argument("--runs", type=int, default=5, help="seeded runs of the head (5)")
+            p.add_argument("--seed", type=int, default=0)
+        if name == "lvu":
+            p.add_argument("--tasks", nargs="+", default=None, help="default: all nine")
+        if name == "movienet-sbd":
+            p.add_argument(
+                "--fps", type=float, default=24.0, help="frame rate for Recall@3s (MovieNet: 24)"
+            )
+        p.add_argument("--out", type=Path, default=None, help="write the results as JSON")
+        p.set_defaults(func=run, protocol=name)
+
+
+def feature_sets(args: argparse.Namespace) -> dict[str, Path]:
+    """``{name: path}`` from ``--features`` or ``--compare``; every file must exist."""
+    if args.features is not None:
+        named = {args.features.stem: args.features}
+    else:
+        named = {}
+        for spec in args.compare:
+            name, sep, path = spec.partition("=")
+            if not sep or not name or not path:
+                raise UserError(f"--compare {spec!r}: expected NAME=PATH")
+            if name in named:
+                raise UserError(f"--compare: the name {name!r} is given twice")
+            named[name] = Path(path)
+    for path in named.values():
+        if not path.is_file():
+            raise UserError(f"{path}: no such feature table")
+    return named
+
+
+def _score(args: argparse.Namespace, path: Path) -> dict[str, tuple[float, float]]:
+    """One feature table's ``{row: (mean, se)}`` under the chosen protocol."""
+    table = tables.read_table(path)
+    tables.require_columns(table, ["movie_id", "feature"], path)
+    if args.protocol == "place-retrieval":
+        result = lvu_place_retrieval(args.data, table, str(path))
+        return {
+            f"{place} P@{k}": (100 * v, float("nan"))
+            for place, row in result.items()
+            for k, v in row.items()
+        }
+    if args.protocol == "lvu":
+        kw: dict[str, Any] = {"tasks": args.tasks} if args.tasks else {}
+        lvu = run_lvu(args.data, path, runs=args.runs, seed=args.seed, **kw)
+        rows = {}
+        for task, res in lvu.items():
+            metric = res["metric"]
+            mean, se = res["summary"][metric]
+            scale = 1.0 if metric == "mse" else 100.0
+            rows[f"{task} ({metric})"] = (scale * mean, scale * se)
+        return rows
+    if args.protocol == "movienet-places":
+        res = run_place_tagging(args.data, path, runs=args.runs, seed=args.seed)
+        return {f"{k}": (100 * m, 100 * s) for k, (m, s) in res["summary"].items()}
+    if args.protocol == "movienet-sbd":
+        res = run_sbd(args.data, path, runs=args.runs, seed=args.seed, fps=args.fps)
+        return {f"{k}": (100 * m, 100 * s) for k, (m, s) in res["summary"].items()}
+    mod = run_moderation(args.data, path, runs=args.runs, seed=args.seed)
+    return {f"AP {k}": (100 * m, 100 * s) for k, (m, s) in mod["summary"].items()}
+
+
+def side_by_side(results: dict[str, dict[str, tuple[float, float]]]) -> str:
+    """A Markdown table: one row per metric, one column per feature set."""
+    names = list(results)
+    rows = list(next(iter(results.values())))
+    lines = ["| | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
+    for row in rows:
+        cells = []
+        for name in names:
+            mean, se = results[name][row]
+            cells.append(f"{mean:.2f}" if se != se else f"{mean:.2f} ± {se:.2f}")
+        lines.append(f"| {row} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _finite(x: float) -> float | None:
+    """JSON has no NaN: a metric without a value (one run's s.e., a class absent) is null."""
+    return None if x != x else x
+
+
+def run(args: argparse.Namespace) -> int:
+    """Score every feature set, print them side by side, write JSON with ``--out``."""
+    results = {name: _score(args, path) for name, path in feature_sets(args).items()}
+    print(side_by_side(results))
+    if args.out is not None:
+        payload = {
+            "protocol": args.protocol,
+            "data": str(args.data),
+            "results": {
+                name: {row: {"mean": _finite(m), "se": _finite(s)} for row, (m, s) in rows.items()}
+                for name, rows in results.items()
+            },
+        }
+        files.write_json(args.out, payload)
+        print(f"wrote {args.out}")
+    return 0

@@ -1,0 +1,154 @@
+"""``movierep eval lvu | place-retrieval | movienet-* | moderation`` on the tiny corpus."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from movierep.cli import main
+from movierep.data.benchmarks.lvu import LVU_TASKS, load_lvu_task
+from movierep.data.benchmarks.movienet import load_movienet_movie, load_split318
+from movierep.data.corpus import Corpus
+from movierep.tables import embedding_array, write_table
+
+
+def lvu_table(root: Path, path: Path, drop: str | None = None) -> Path:
+    """Random features, 3 rows per LVU video of the export (one video left out by ``drop``)."""
+    ids = sorted(
+        {
+            i.video_id
+            for t in LVU_TASKS
+            for s in ("train", "val", "test")
+            for i in _items(root, t, s)
+        }
+    )
+    ids = [v for v in ids if v != drop]
+    rng = np.random.default_rng(0)
+    rows = [v for v in ids for _ in range(3)]
+    return write_table(
+        path,
+        pa.table(
+            {
+                "movie_id": rows,
+                "feature": embedding_array(rng.normal(size=(len(rows), 8)).astype(np.float32)),
+            }
+        ),
+    )
+
+
+def _items(root: Path, task: str, split: str) -> list:  # type: ignore[type-arg]
+    try:
+        return load_lvu_task(root, task, split)
+    except Exception:  # a split the export does not write
+        return []
+
+
+def shot_table(movienet: Path, path: Path) -> Path:
+    movies, shots = [], []
+    for imdb in load_split318(movienet)["all"]:
+        n = len(load_movienet_movie(movienet, imdb).shots)
+        movies += [imdb] * n
+        shots += list(range(n))
+    rng = np.random.default_rng(1)
+    feats = rng.normal(size=(len(movies), 8)).astype(np.float32)
+    return write_table(
+        path,
+        pa.table(
+            {
+                "movie_id": movies,
+                "shot_index": pa.array(shots, pa.int32()),
+                "feature": embedding_array(feats),
+            }
+        ),
+    )
+
+
+def timed_table(corpus: Path, path: Path) -> Path:
+    catalog = Corpus(corpus).catalog.to_pylist()
+    rows = [(m["movie_id"], t) for m in catalog for t in np.arange(0, m["duration_s"], 2.0)]
+    rng = np.random.default_rng(2)
+    return write_table(
+        path,
+        pa.table({
+            "movie_id": [m for m, _ in rows], "start_time": [float(t) for _, t in rows],
+            "end_time": [float(t) + 2 for _, t in rows],
+            "feature": embedding_array(rng.normal(size=(len(rows), 8)).astype(np.float32)),
+        }),
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "protocol", ["lvu", "place-retrieval", "movienet-places", "movienet-sbd", "moderation"]
+)
+def test_compare_prints_feature_sets_side_by_side_and_writes_json(
+    protocol: str, tiny_corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    if protocol in ("lvu", "place-retrieval"):
+        data = tiny_corpus / "lvu"
+        a, b = lvu_table(data, tmp_path / "a.parquet"), lvu_table(data, tmp_path / "b.parquet")
+    elif protocol.startswith("movienet"):
+        data = tiny_corpus / "movienet"
+        a, b = shot_table(data, tmp_path / "a.parquet"), shot_table(data, tmp_path / "b.parquet")
+    else:
+        data = tiny_corpus
+        a, b = timed_table(data, tmp_path / "a.parquet"), timed_table(data, tmp_path / "b.parquet")
+    argv = [
+        "eval",
+        protocol,
+        "--data",
+        str(data),
+        "--compare",
+        f"A={a}",
+        f"B={b}",
+        "--out",
+        str(tmp_path / "r.json"),
+    ]
+    if protocol != "place-retrieval":
+        argv += ["--runs", "2"]
+    if protocol == "lvu":
+        argv += ["--tasks", "scene", "view_count"]
+    if protocol == "movienet-sbd":
+        argv += ["--fps", "25"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0] == "| | A | B |"
+    result = json.loads((tmp_path / "r.json").read_text())
+    assert list(result["results"]) == ["A", "B"]
+    values = [v["mean"] for v in result["results"]["A"].values()]
+    # a moderation class absent from the tiny corpus' held-out clips has no AP (null)
+    finite = [v for v in values if v is not None]
+    assert finite and all(np.isfinite(finite))
+    if protocol == "moderation":
+        assert result["results"]["A"]["AP mean"]["mean"] is not None
+    assert result["results"]["A"] == result["results"]["B"]  # same features, same seeds
+
+
+def test_a_feature_table_missing_a_video_is_one_line_and_exit_2(
+    tiny_corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tiny_corpus / "lvu"
+    video = load_lvu_task(data, "scene", "train")[0].video_id
+    table = lvu_table(data, tmp_path / "holes.parquet", drop=video)
+    assert (
+        main(
+            [
+                "eval",
+                "lvu",
+                "--data",
+                str(data),
+                "--features",
+                str(table),
+                "--tasks",
+                "scene",
+                "--runs",
+                "1",
+            ]
+        )
+        == 2
+    )
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and "holes.parquet" in lines[0] and video in lines[0]
