@@ -46,6 +46,7 @@ from movierep.features.scenes import (
     extract_shot_features,
     pool_shot_features,
     shot_ranges,
+    shot_times,
 )
 from movierep.recipes import image_encoder, moviesim, scenes
 from movierep.similarity.scene_pairs import select_pairs
@@ -122,18 +123,10 @@ def ordered(table: Any, items: Any, shots: Path) -> np.ndarray:
 
 def item_spans(items: Any, shots: Path) -> list[tuple[str, int, int]]:
     """The shot range of every item, in order."""
-    shot_table = tables.read_table(shots / "shots.parquet")
+    times = shot_times(shots)
     counts: dict[str, int] = {}
-    times = {}
-    for m, s, a, b in zip(
-        *(
-            shot_table.column(c).to_pylist()
-            for c in ("movie_id", "shot_index", "start_time", "end_time")
-        ),
-        strict=True,
-    ):
+    for m, s in times:
         counts[m] = max(counts.get(m, 0), s + 1)
-        times[(m, s)] = (a, b)
     per_movie = shot_ranges(items, counts, times, 1)
     cursor = dict.fromkeys(per_movie, 0)
     out = []
@@ -203,10 +196,7 @@ def pair_place_agreement(p_scene: Any, corpus: Path, shots: Path) -> float:
 
     A range's place is the place of the annotated scene holding the middle of the range.
     """
-    shot_table = tables.read_table(shots / "shots.parquet").to_pylist()
-    middle = {
-        (r["movie_id"], r["shot_index"]): (r["start_time"] + r["end_time"]) / 2 for r in shot_table
-    }
+    middle = {key: (a + b) / 2 for key, (a, b) in shot_times(shots).items()}
     scenes: dict[str, list[tuple[float, str]]] = {}
     for r in Corpus(corpus).truth("scenes").to_pylist():
         scenes.setdefault(r["movie_id"], []).append((r["start_time"], r["place"]))

@@ -337,6 +337,7 @@ def run_and_merge(
     *,
     id_column: str | None = "movie_id",
     schema: pa.Schema | None = None,
+    failures_file: str | None = "failures.parquet",
     show_progress: bool = True,
 ) -> tuple[JobReport, pa.Table | None]:
     """:func:`run_jobs`, then (once every worker is done) :func:`merge_parts` on rank 0.
@@ -353,4 +354,7 @@ def run_and_merge(
     ids = [job.id for job in jobs]
     if pending_ids(out_dir, stage, ids):
         return report, None
-    return report, merge_parts(out_dir, stage, ids, id_column=id_column, schema=schema)
+    merged = merge_parts(
+        out_dir, stage, ids, id_column=id_column, schema=schema, failures_file=failures_file
+    )
+    return report, merged

@@ -107,6 +107,18 @@ def to_numpy_embeddings(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
     return np.asarray(values, dtype=np.float32).reshape(-1, dim)
 
 
+def row_groups(table: pa.Table, column: str = "movie_id") -> dict[str, np.ndarray]:
+    """Row indices of ``table`` per value of ``column`` (values as str), ascending in each group.
+
+    Returns:
+        ``{value: (n_value,) int64 row indices}`` in order of first appearance.
+    """
+    groups: dict[str, list[int]] = {}
+    for i, value in enumerate(table.column(column).to_pylist()):
+        groups.setdefault(str(value), []).append(i)
+    return {value: np.asarray(rows, dtype=np.int64) for value, rows in groups.items()}
+
+
 def write_table(path: str | Path, table: pa.Table) -> Path:
     """Write ``table`` to ``path`` atomically (temp file in the same folder, then rename)."""
     path = Path(path)

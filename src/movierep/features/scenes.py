@@ -22,17 +22,18 @@ recorded.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import torch
+from torch import Tensor
 
 from movierep import dist, tables
 from movierep.data.shot_images import ShotImages, to_model_input
 from movierep.errors import UserError
-from movierep.jobs import Job, JobReport, merge_parts, pending_ids, run_jobs
+from movierep.jobs import Job, JobReport, run_and_merge
 from movierep.models import load_pretrained
 from movierep.models.vit import CLIP_MEAN, CLIP_STD, ViT, load_clip_visual
 
@@ -139,7 +140,8 @@ def spread(start: int, end: int, limit: int = MAX_SCENE_SHOTS) -> list[int]:
     return [int(v) for v in np.linspace(start, end - 1, limit).round()]
 
 
-def _shot_times(shots_dir: Path) -> dict[tuple[str, int], tuple[float, float]]:
+def shot_times(shots_dir: Path) -> dict[tuple[str, int], tuple[float, float]]:
+    """``(movie_id, shot_index) → (start_time, end_time)`` of a shots folder's shots."""
     path = shots_dir / "shots.parquet"
     if not path.is_file():
         raise UserError(f"{path}: no shots table (run `movierep shots` first)")
@@ -157,27 +159,28 @@ def _shot_times(shots_dir: Path) -> dict[tuple[str, int], tuple[float, float]]:
 
 
 def _run_per_movie(
-    movie_ids: Sequence[str],
     images: ShotImages,
-    work: object,
+    movie_ids: Sequence[str],
+    work: Callable[[Job], pa.Table],
     out: Path,
     schema: pa.Schema,
     shard: tuple[int, int] | None,
     show_progress: bool,
 ) -> JobReport:
+    """One job per movie into ``out`` (parts, resume, shards, failures: :mod:`movierep.jobs`)."""
     if out.suffix != ".parquet":
         raise UserError(f"{out}: the features file must end in .parquet")
     jobs = [Job(id=m, path=images.root / "keyframes" / m) for m in movie_ids]
-    stage = out.stem
-    report = run_jobs(jobs, work, out.parent, stage, shard, show_progress=show_progress)  # type: ignore[arg-type]
-    if shard is None:
-        dist.barrier()
-    ids = [job.id for job in jobs]
-    if dist.is_main() and not pending_ids(out.parent, stage, ids):
-        merge_parts(
-            out.parent, stage, ids, schema=schema, failures_file=f"{stage}.failures.parquet"
-        )
-    dist.barrier()
+    report, _ = run_and_merge(
+        jobs,
+        work,
+        out.parent,
+        out.stem,
+        shard,
+        schema=schema,
+        failures_file=f"{out.stem}.failures.parquet",
+        show_progress=show_progress,
+    )
     return report
 
 
@@ -212,7 +215,7 @@ def extract_shot_features(
     model = encoder if isinstance(encoder, ViT) else load_image_encoder(encoder, where)
     model = model.to(where).eval()
     images = ShotImages(shots_dir, movie_ids=movie_ids)
-    times = _shot_times(shots_dir)
+    times = shot_times(shots_dir)
     schema = shot_features_schema(model.embed_dim)
 
     def work(job: Job) -> pa.Table:
@@ -231,7 +234,7 @@ def extract_shot_features(
             schema=schema,
         )
 
-    return _run_per_movie(images.movie_ids, images, work, out, schema, shard, show_progress)
+    return _run_per_movie(images, images.movie_ids, work, out, schema, shard, show_progress)
 
 
 def extract_scene_features(
@@ -268,7 +271,7 @@ def extract_scene_features(
     where = dist.device(device)
     model = encoder if isinstance(encoder, ViT) else load_image_encoder(encoder, where)
     model = model.to(where).eval()
-    times = _shot_times(shots_dir)
+    times = shot_times(shots_dir)
     wanted = None if ranges is None else sorted(set(ranges.column("movie_id").to_pylist()))
     images = ShotImages(shots_dir, movie_ids=wanted)
     per_movie = shot_ranges(ranges, images.num_shots, times, window)
@@ -296,7 +299,7 @@ def extract_scene_features(
             schema=schema,
         )
 
-    return _run_per_movie(list(per_movie), images, work, out, schema, shard, show_progress)
+    return _run_per_movie(images, list(per_movie), work, out, schema, shard, show_progress)
 
 
 def shot_ranges(
@@ -318,15 +321,19 @@ def shot_ranges(
             out[movie] = [(a, min(a + window, n)) for a in range(0, n, window)]
         return out
     names = set(ranges.column_names)
-    rows = ranges.to_pylist()
-    for i, row in enumerate(rows):
+    middles: dict[str, np.ndarray] = {}
+    for i, row in enumerate(ranges.to_pylist()):
         movie = row["movie_id"]
         if movie not in num_shots:
             raise UserError(f"ranges row {i}: movie {movie!r} has no shots")
         if {"start_shot", "end_shot"} <= names:
             a, b = int(row["start_shot"]), int(row["end_shot"])
         elif {"start_time", "end_time"} <= names:
-            a, b = shots_in_time(movie, row["start_time"], row["end_time"], num_shots, times)
+            if movie not in middles:
+                middles[movie] = np.array(
+                    [sum(times[(movie, s)]) / 2 for s in range(num_shots[movie])]
+                )
+            a, b = shots_in_time(middles[movie], row["start_time"], row["end_time"])
         else:
             raise UserError("ranges need start_shot/end_shot or start_time/end_time columns")
         if not 0 <= a < b <= num_shots[movie]:
@@ -335,20 +342,38 @@ def shot_ranges(
     return out
 
 
-def shots_in_time(
-    movie: str,
-    start: float,
-    end: float,
-    num_shots: dict[str, int],
-    times: dict[tuple[str, int], tuple[float, float]],
-) -> tuple[int, int]:
-    """The shots ``[a, b)`` whose middle lies in ``[start, end)`` (at least one shot)."""
-    mids = [sum(times[(movie, s)]) / 2 for s in range(num_shots[movie])]
-    inside = [s for s, m in enumerate(mids) if start <= m < end]
-    if not inside:
-        centre = (start + end) / 2
-        inside = [int(np.argmin([abs(m - centre) for m in mids]))]
-    return inside[0], inside[-1] + 1
+def shots_in_time(middles: np.ndarray, start: float, end: float) -> tuple[int, int]:
+    """The shots ``[a, b)`` whose middle lies in ``[start, end)`` (at least one shot).
+
+    Args:
+        middles: (n,) middle time of every shot of the movie, in shot order.
+        start: range start (seconds).
+        end: range end (seconds).
+    """
+    inside = np.flatnonzero((middles >= start) & (middles < end))
+    if len(inside) == 0:
+        nearest = int(np.argmin(np.abs(middles - (start + end) / 2)))
+        return nearest, nearest + 1
+    return int(inside[0]), int(inside[-1]) + 1
+
+
+def movie_features(shot_features: pa.Table) -> dict[str, Tensor]:
+    """A ``shot_features`` table as movie id → (n, D) features, row i = shot i.
+
+    Raises:
+        UserError: a movie's shot indices are not 0 .. n−1 (a row's position must be its shot).
+    """
+    feats = tables.to_numpy_embeddings(shot_features.column("feature"))
+    shots = shot_features.column("shot_index").to_numpy()
+    out: dict[str, Tensor] = {}
+    for movie, rows in sorted(tables.row_groups(shot_features).items()):
+        rows = rows[np.argsort(shots[rows], kind="stable")]
+        if not np.array_equal(shots[rows], np.arange(len(rows))):
+            raise UserError(
+                f"shot features of movie {movie!r}: shot indices are not 0..{len(rows) - 1}"
+            )
+        out[movie] = torch.from_numpy(feats[rows].copy())
+    return out
 
 
 def pool_shot_features(
@@ -359,19 +384,9 @@ def pool_shot_features(
     Returns:
         movie id → (M, D) array, one row per span in order.
     """
-    feats = tables.to_numpy_embeddings(shot_features.column("feature"))
-    index = {
-        (m, s): i
-        for i, (m, s) in enumerate(
-            zip(
-                shot_features.column("movie_id").to_pylist(),
-                shot_features.column("shot_index").to_pylist(),
-                strict=True,
-            )
-        )
-    }
+    feats = movie_features(shot_features)
     return {
-        movie: np.stack([feats[[index[(movie, s)] for s in range(a, b)]].mean(0) for a, b in sp])
+        movie: np.stack([feats[movie][a:b].mean(0).numpy() for a, b in sp])
         for movie, sp in spans.items()
     }
 

@@ -33,10 +33,11 @@ from movierep import config, dist, tables
 from movierep.data.movie_pair_data import MoviePairDataset
 from movierep.data.sampling import seeded_loader
 from movierep.errors import UserError
+from movierep.features.scenes import movie_features
 from movierep.models.shot_adjacency import ShotAdjacencyNet
 from movierep.pretrain.moviesim import MovieSimilarity, ShotAdjacencyConfig
 from movierep.similarity.movie_pairs import movie_pairs
-from movierep.similarity.scene_pairs import movie_features, pair_list
+from movierep.similarity.scene_pairs import pair_list
 from movierep.train.loop import FitResult, TrainConfig, fit, seed_everything
 
 PAIRS_FILE = "pairs.parquet"

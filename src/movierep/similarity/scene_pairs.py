@@ -25,7 +25,6 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Literal
 
-import numpy as np
 import pyarrow as pa
 import torch
 import torch.nn.functional as F
@@ -34,6 +33,7 @@ from torch import Tensor
 from movierep import tables
 from movierep.data.movie_pair_data import pad_shots
 from movierep.errors import UserError
+from movierep.features.scenes import movie_features
 from movierep.models import load_pretrained
 from movierep.models.shot_adjacency import ShotAdjacencyNet
 
@@ -51,18 +51,6 @@ P_SCENE = pa.schema(
         ("space", pa.string()),
     ]
 )
-
-
-def movie_features(shot_features: pa.Table) -> dict[str, Tensor]:
-    """A ``shot_features`` table as movie id → (n, D) features in shot order."""
-    feats = tables.to_numpy_embeddings(shot_features.column("feature"))
-    movies = np.asarray(shot_features.column("movie_id").to_pylist())
-    shots = shot_features.column("shot_index").to_numpy()
-    out: dict[str, Tensor] = {}
-    for movie in sorted(set(movies.tolist())):
-        rows = np.flatnonzero(movies == movie)
-        out[movie] = torch.from_numpy(feats[rows[np.argsort(shots[rows])]].copy())
-    return out
 
 
 def pair_list(pairs: pa.Table) -> list[tuple[str, str]]:

@@ -46,7 +46,7 @@ from movierep.data.benchmarks.lvu import (
     task_dir,
 )
 from movierep.errors import UserError
-from movierep.tables import read_table, require_columns, to_numpy_embeddings
+from movierep.tables import read_table, require_columns, row_groups, to_numpy_embeddings
 from movierep.tasks.feature_classifier import ClassifierConfig, class_scores, fit_classifier
 from movierep.tasks.feature_regressor import fit_regressor, predict
 from movierep.tasks.protocol import repeat_runs
@@ -96,20 +96,17 @@ def video_rows(
             ``source`` and the first such video id).
     """
     require_columns(table, ["movie_id", "feature"], source)
-    ids = [str(m) for m in table.column("movie_id").to_pylist()]
-    by_id: dict[str, list[int]] = {}
-    for i, m in enumerate(ids):
-        by_id.setdefault(m, []).append(i)
+    by_id = row_groups(table)
     missing = [v for v in video_ids if v not in by_id]
     if missing:
         raise UserError(
             f"{source}: no feature row for LVU video {missing[0]!r} "
             f"({len(missing)} of {len(video_ids)} labelled videos missing)"
         )
-    rows = [i for v in video_ids for i in by_id[v]]
+    rows = np.concatenate([by_id[v] for v in video_ids] or [np.zeros(0, np.int64)])
     owner = np.repeat(np.arange(len(video_ids)), [len(by_id[v]) for v in video_ids])
     x = to_numpy_embeddings(table.column("feature"))
-    return x[np.asarray(rows, dtype=np.int64)], owner
+    return x[rows], owner
 
 
 def video_features(

@@ -26,7 +26,7 @@ import pyarrow as pa
 from movierep.data.corpus import Corpus
 from movierep.errors import UserError
 from movierep.metrics.multilabel import MEAN_KEY, per_class_average_precision
-from movierep.tables import read_table, require_columns, to_numpy_embeddings
+from movierep.tables import read_table, require_columns, row_groups, to_numpy_embeddings
 from movierep.tasks.feature_classifier import ClassifierConfig, class_scores, fit_classifier
 from movierep.tasks.protocol import repeat_runs
 
@@ -72,14 +72,10 @@ def clip_features(
             or a clip has no overlapping row (names ``source``, the clip and its movie).
     """
     require_columns(table, ["movie_id", "start_time", "end_time", "feature"], source)
-    ids = [str(m) for m in table.column("movie_id").to_pylist()]
+    rows = row_groups(table)
     t0 = np.asarray(table.column("start_time").to_numpy(), dtype=np.float64)
     t1 = np.asarray(table.column("end_time").to_numpy(), dtype=np.float64)
     x = to_numpy_embeddings(table.column("feature"))
-    by_movie: dict[str, list[int]] = {}
-    for i, m in enumerate(ids):
-        by_movie.setdefault(m, []).append(i)
-    rows = {m: np.asarray(r, dtype=np.int64) for m, r in by_movie.items()}
     out = np.zeros((len(movie_ids), x.shape[1]), dtype=np.float32)
     for k, (movie, start, end) in enumerate(zip(movie_ids, starts, ends, strict=True)):
         r = rows.get(movie, np.zeros(0, dtype=np.int64))
