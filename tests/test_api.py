@@ -34,6 +34,7 @@ PINNED = {
     "extract_scene_features": "movierep.features.scenes",
     "movie_pairs": "movierep.similarity.movie_pairs",
     "select_scene_pairs": "movierep.similarity.scene_pairs",
+    "embed_video": "movierep.store.embed",
     "read_table": "movierep.tables",
     "write_table": "movierep.tables",
     "UserError": "movierep.errors",

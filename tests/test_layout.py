@@ -36,7 +36,9 @@ UPSTREAM: dict[str, set[str]] = {
     "train": set(),
     "features": {"video", "data", "models"},
     "similarity": {"video", "data", "models", "features"},
-    "tasks": {"video", "data", "models", "losses", "metrics", "features", "similarity"},
+    "store": {"video", "data", "models", "features"},
+    "scale": {"video", "data", "models", "features", "store"},
+    "tasks": {"video", "data", "models", "losses", "pretrain", "metrics", "features", "similarity"},
     "recipes": {"video", "data", "models", "losses", "pretrain", "train", "features", "similarity"},
     "demo": {
         "video",
@@ -51,9 +53,11 @@ UPSTREAM: dict[str, set[str]] = {
         "metrics",
         "tasks",
         "recipes",
+        "store",
     },
 }
-UPSTREAM["cli"] = UPSTREAM["demo"] | {"demo"}
+UPSTREAM["web"] = {"video", "data", "models", "features", "store", "tasks"}
+UPSTREAM["cli"] = UPSTREAM["demo"] | {"demo", "web", "scale"}
 UPSTREAM["__main__"] = {"cli"}
 
 

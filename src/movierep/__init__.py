@@ -15,6 +15,7 @@ module path, e.g. ``movierep.recipes.cvrl``)::
     pairs = movierep.movie_pairs("corpus/", "cowatch")            # movie similarity S
     encoder = movierep.load_image_encoder("runs/scenes/last")     # E_fixed / E_scene (or CLIP)
     movierep.extract_scene_features(encoder, "runs/shots", "scenes.parquet")
+    table = movierep.embed_video("movie.mp4", level="scene", encoder="runs/scenes/last")
 
 Names resolve lazily (PEP 562), so ``import movierep`` is cheap and importing one
 subpackage never loads the others.
@@ -61,6 +62,8 @@ _API = {
     # Movies2Scenes: movie similarity and scene pairs
     "movie_pairs": "movierep.similarity.movie_pairs",
     "select_scene_pairs": "movierep.similarity.scene_pairs",
+    # the embeddings store
+    "embed_video": "movierep.store.embed",
     "read_table": "movierep.tables",
     "write_table": "movierep.tables",
     # errors
@@ -94,6 +97,7 @@ __all__ = [  # noqa: RUF022 (kept in the order of the data flow, as _API)
     "extract_scene_features",
     "movie_pairs",
     "select_scene_pairs",
+    "embed_video",
     "read_table",
     "write_table",
     "UserError",
@@ -120,6 +124,7 @@ if TYPE_CHECKING:
     from movierep.pretrain.scene_moco import SceneMoCo
     from movierep.similarity.movie_pairs import movie_pairs
     from movierep.similarity.scene_pairs import select_scene_pairs
+    from movierep.store.embed import embed_video
     from movierep.tables import read_table, write_table
     from movierep.train.loop import TrainConfig, fit
     from movierep.video.decode import open_video, probe

@@ -13,7 +13,9 @@ applied to many inputs. :func:`run_jobs` runs it with these guarantees:
   decoded up to a corrupt spot): its table is kept as the job's part *and* its error is
   recorded in ``<key>.partial.json``, so the merged failures table lists it too.
 - **Shardable.** ``shard=(i, n)`` (``--shard i/n``) or, under ``torchrun``, the process rank
-  and world size pick ``jobs[i::n]``; each worker writes only its own jobs' parts.
+  and world size pick ``jobs[i::n]``; each worker writes only its own jobs' parts. One
+  job's whole step is :func:`run_job`; another :class:`JobRunner` (the Ray engine's
+  ``movierep.scale.ray_jobs.RayJobs``) calls it in its own workers, same files.
 - **Merged with checks.** :func:`merge_parts` concatenates the parts of the expected jobs
   into ``<out>/<stage>.parquet`` and every failure or partial result into
   ``<out>/failures.parquet`` (column ``outcome``: ``failed`` or ``partial``), and
@@ -34,7 +36,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pyarrow as pa
 
@@ -110,6 +112,17 @@ class JobReport:
         out += [f"  partial {i}: {kind}: {msg}" for i, _path, kind, msg in self.partial]
         return out
 
+    def add(self, job_id: str, outcome: str, row: tuple[str, str, str, str] | None) -> None:
+        """Count one job by its :func:`run_job` outcome (``row``: its failure record)."""
+        if outcome == "skipped":
+            self.skipped.append(job_id)
+        elif outcome == "failed" and row is not None:
+            self.failed.append(row)
+        else:
+            if outcome == "partial" and row is not None:
+                self.partial.append(row)
+            self.done.append(job_id)
+
     def exit_status(self) -> int:
         """The exit status of a per-file command that ran this report.
 
@@ -167,9 +180,37 @@ def _check_unique(ids: Sequence[str], what: str) -> None:
         keys[key] = job_id
 
 
+Work = Callable[[Job], "pa.Table | Partial"]
+
+
+class JobRunner(Protocol):
+    """What runs a stage's jobs: :func:`run_jobs`, or an engine with its signature (Ray)."""
+
+    def __call__(
+        self,
+        jobs: Sequence[Job],
+        work: Work,
+        out_dir: str | Path,
+        stage: str,
+        shard: tuple[int, int] | None = None,
+        *,
+        show_progress: bool = True,
+    ) -> JobReport:
+        """Run ``work`` over this worker's share of ``jobs``, as :func:`run_jobs` does."""
+
+
+def shard_jobs(
+    jobs: Sequence[Job], stage: str, shard: tuple[int, int] | None = None
+) -> tuple[list[Job], tuple[int, int]]:
+    """This worker's jobs ``jobs[i::n]`` and its ``(i, n)``, after checking ids are unique."""
+    _check_unique([job.id for job in jobs], stage)
+    i, n = current_shard(shard)
+    return list(jobs)[i::n], (i, n)
+
+
 def run_jobs(
     jobs: Sequence[Job],
-    work: Callable[[Job], pa.Table | Partial],
+    work: Work,
     out_dir: str | Path,
     stage: str,
     shard: tuple[int, int] | None = None,
@@ -190,38 +231,47 @@ def run_jobs(
     Returns:
         This worker's :class:`JobReport`.
     """
-    _check_unique([job.id for job in jobs], stage)
-    i, n = current_shard(shard)
-    folder = parts_dir(out_dir, stage)
-    folder.mkdir(parents=True, exist_ok=True)
+    mine, (i, n) = shard_jobs(jobs, stage, shard)
     report = JobReport(stage=stage, shard=(i, n))
-    mine = list(jobs)[i::n]
     items = progress(mine, desc=stage, total=len(mine), unit="video") if show_progress else mine
     for job in items:
-        key = part_key(job.id)
-        part = folder / f"{key}.parquet"
-        failed, partial = folder / f"{key}.failed.json", folder / f"{key}.partial.json"
-        if part.exists():
-            report.skipped.append(job.id)
-            continue
-        try:
-            result = work(job)
-        except Exception as err:  # one bad file never stops the run
-            record = _error_record(job, stage, err, "failed")
-            _write_json(failed, record)
-            report.failed.append(_as_row(record))
-            continue
-        failed.unlink(missing_ok=True)
-        if isinstance(result, Partial):
-            record = _error_record(job, stage, result.error, "partial")
-            _write_json(partial, record)  # before the part: a finished job is never unrecorded
-            report.partial.append(_as_row(record))
-            result = result.table
-        else:
-            partial.unlink(missing_ok=True)
-        write_table(part, result)
-        report.done.append(job.id)
+        report.add(job.id, *run_job(job, work, out_dir, stage))
     return report
+
+
+def run_job(
+    job: Job, work: Work, out_dir: str | Path, stage: str
+) -> tuple[str, tuple[str, str, str, str] | None]:
+    """Run one job unless its part exists; write its part, or its failure record.
+
+    Returns:
+        The outcome (``skipped``, ``done``, ``partial`` or ``failed``) and, for the last
+        two, the ``(id, path, error_type, message)`` of its record.
+    """
+    folder = parts_dir(out_dir, stage)
+    folder.mkdir(parents=True, exist_ok=True)
+    key = part_key(job.id)
+    part = folder / f"{key}.parquet"
+    failed, partial = folder / f"{key}.failed.json", folder / f"{key}.partial.json"
+    if part.exists():
+        return "skipped", None
+    try:
+        result = work(job)
+    except Exception as err:  # one bad file never stops the run
+        record = _error_record(job, stage, err, "failed")
+        _write_json(failed, record)
+        return "failed", _as_row(record)
+    failed.unlink(missing_ok=True)
+    row = None
+    if isinstance(result, Partial):
+        record = _error_record(job, stage, result.error, "partial")
+        _write_json(partial, record)  # before the part: a finished job is never unrecorded
+        row = _as_row(record)
+        result = result.table
+    else:
+        partial.unlink(missing_ok=True)
+    write_table(part, result)
+    return ("partial" if row else "done"), row
 
 
 def _error_record(job: Job, stage: str, err: Exception, outcome: str) -> dict[str, str]:
@@ -330,7 +380,7 @@ def _add_failure(columns: dict[str, list[str]], record: dict[str, str], outcome:
 
 def run_and_merge(
     jobs: Sequence[Job],
-    work: Callable[[Job], pa.Table | Partial],
+    work: Work,
     out_dir: str | Path,
     stage: str,
     shard: tuple[int, int] | None = None,
@@ -339,14 +389,16 @@ def run_and_merge(
     schema: pa.Schema | None = None,
     failures_file: str | None = "failures.parquet",
     show_progress: bool = True,
+    run: JobRunner = run_jobs,
 ) -> tuple[JobReport, pa.Table | None]:
     """:func:`run_jobs`, then (once every worker is done) :func:`merge_parts` on rank 0.
 
     Under torchrun the ranks meet at a barrier before the merge. With ``--shard i/n`` the
     workers are independent: the worker that finds every job accounted for merges, the
     others return ``None`` (a final run without ``--shard`` merges and finishes leftovers).
+    ``run`` runs the jobs (default :func:`run_jobs`; the Ray engine has the same signature).
     """
-    report = run_jobs(jobs, work, out_dir, stage, shard, show_progress=show_progress)
+    report = run(jobs, work, out_dir, stage, shard, show_progress=show_progress)
     if shard is None:
         dist.barrier()
         if not dist.is_main():

@@ -18,6 +18,7 @@ COMMANDS = [
     ["extract", "events"],
     ["extract", "shots"],
     ["extract", "scenes"],
+    ["extract", "instances"],
     ["train", "image-encoder"],
     ["train", "moviesim"],
     ["train", "scenes"],
@@ -30,6 +31,10 @@ COMMANDS = [
     ["eval", "movienet-places"],
     ["eval", "movienet-sbd"],
     ["eval", "moderation"],
+    ["eval", "lvu-ot"],
+    ["embed"],
+    ["index"],
+    ["search"],
     ["demo"],
 ]
 

@@ -152,3 +152,25 @@ def test_a_feature_table_missing_a_video_is_one_line_and_exit_2(
     )
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1 and "holes.parquet" in lines[0] and video in lines[0]
+
+
+def test_another_embedding_column_is_read_with_a_hash(
+    tiny_corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from movierep.cli.evaluate_features import read_features
+    from movierep.tables import read_table, to_numpy_embeddings
+
+    data = tiny_corpus / "lvu"
+    table = read_table(lvu_table(data, tmp_path / "base.parquet"))
+    context = embedding_array(np.random.default_rng(5).normal(size=(len(table), 8)))
+    path = write_table(tmp_path / "events.parquet", table.append_column("context_feature", context))
+    read = read_features(f"{path}#context_feature")
+    assert read.column_names == ["movie_id", "feature"]
+    np.testing.assert_array_equal(
+        to_numpy_embeddings(read.column("feature")), to_numpy_embeddings(context)
+    )
+    assert read_features(str(path)).column("feature").equals(table.column("feature"))
+    argv = ["eval", "place-retrieval", "--data", str(data), "--features", f"{path}#nope"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "events.parquet" in err[0] and "nope" in err[0]

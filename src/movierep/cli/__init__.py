@@ -17,7 +17,17 @@ from movierep.errors import UserError
 
 def build_parser() -> argparse.ArgumentParser:
     """Return the top-level parser with every command group registered."""
-    from movierep.cli import corpus, demo, evaluate, extract, ingest, similarity, train
+    from movierep.cli import (
+        corpus,
+        demo,
+        evaluate,
+        extract,
+        ingest,
+        serve,
+        similarity,
+        store,
+        train,
+    )
 
     parser = argparse.ArgumentParser(
         prog="movierep",
@@ -26,7 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"movierep {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for group in (corpus, ingest, train, extract, similarity, evaluate, demo):
+    for group in (corpus, ingest, train, extract, similarity, evaluate, store, serve, demo):
         group.register(sub)
     return parser
 

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from movierep import files
-from movierep.cli import evaluate_features
+from movierep.cli import evaluate_features, evaluate_ot
 from movierep.data.benchmarks.vidsitu import load_vidsitu
 from movierep.errors import UserError
 from movierep.metrics.vidsitu import VERB_METRICS
@@ -90,6 +90,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         )
         p.set_defaults(func=run_eval)
     evaluate_features.register(kinds)
+    evaluate_ot.register(kinds)
 
 
 def parse_row(text: str) -> tuple[str, Path, Path | None]:

@@ -5,6 +5,8 @@ contextual event, E_fixed shot or E_scene scene features: any Parquet with ``mov
 optional ``start_time``/``end_time``, and ``feature``) and train a small head, N seeded runs.
 ``--features PATH`` scores one table; ``--compare NAME=PATH ...`` scores several and prints
 them side by side, one column per feature set, as the papers' tables do (mean ± s.e.).
+``PATH#COLUMN`` reads another embedding column of the table, e.g. ``events.parquet#context_feature``
+for TxE's contextual event features beside the backbone's ``feature``.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 from typing import Any
+
+import pyarrow as pa
 
 from movierep import files, tables
 from movierep.errors import UserError
@@ -59,9 +63,12 @@ def register(kinds: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         )
         p.add_argument("--data", type=Path, required=True, help=WHERE[name])
         which = p.add_mutually_exclusive_group(required=True)
-        which.add_argument("--features", type=Path, help="one feature table")
+        which.add_argument("--features", help="one feature table (PATH or PATH#COLUMN)")
         which.add_argument(
-            "--compare", nargs="+", metavar="NAME=PATH", help="several feature tables, named"
+            "--compare",
+            nargs="+",
+            metavar="NAME=PATH",
+            help="several feature tables, named (PATH#COLUMN: another embedding column)",
         )
         if name != "place-retrieval":
             p.add_argument("--runs", type=int, default=5, help="seeded runs of the head (5)")
@@ -76,10 +83,10 @@ def register(kinds: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         p.set_defaults(func=run, protocol=name)
 
 
-def feature_sets(args: argparse.Namespace) -> dict[str, Path]:
-    """``{name: path}`` from ``--features`` or ``--compare``; every file must exist."""
+def feature_sets(args: argparse.Namespace) -> dict[str, str]:
+    """``{name: PATH[#COLUMN]}`` from ``--features`` or ``--compare``; every file must exist."""
     if args.features is not None:
-        named = {args.features.stem: args.features}
+        named = {Path(args.features.partition("#")[0]).stem: args.features}
     else:
         named = {}
         for spec in args.compare:
@@ -88,19 +95,34 @@ def feature_sets(args: argparse.Namespace) -> dict[str, Path]:
                 raise UserError(f"--compare {spec!r}: expected NAME=PATH")
             if name in named:
                 raise UserError(f"--compare: the name {name!r} is given twice")
-            named[name] = Path(path)
-    for path in named.values():
+            named[name] = path
+    for spec in named.values():
+        path = Path(spec.partition("#")[0])
         if not path.is_file():
             raise UserError(f"{path}: no such feature table")
     return named
 
 
-def _score(args: argparse.Namespace, path: Path) -> dict[str, tuple[float, float]]:
-    """One feature table's ``{row: (mean, se)}`` under the chosen protocol."""
+def read_features(spec: str) -> pa.Table:
+    """The table at ``PATH``, or ``PATH#COLUMN`` with ``COLUMN`` read as its ``feature``."""
+    path, _, column = spec.partition("#")
     table = tables.read_table(path)
+    if column and column != "feature":
+        tables.require_columns(table, [column], path)
+        keep = [c for c in table.column_names if c not in ("feature", column)]
+        table = table.select(keep).append_column("feature", table.column(column))
     tables.require_columns(table, ["movie_id", "feature"], path)
+    return table
+
+
+def _score(args: argparse.Namespace, spec: str) -> dict[str, tuple[float, float]]:
+    """One feature table's ``{row: (mean, se)}`` under the chosen protocol."""
+    table = read_features(spec)
+    file, _, column = spec.partition("#")
+    # the protocols name a file in their errors; another column is handed over as a table
+    path: Path | pa.Table = table if column and column != "feature" else Path(file)
     if args.protocol == "place-retrieval":
-        result = lvu_place_retrieval(args.data, table, str(path))
+        result = lvu_place_retrieval(args.data, table, spec)
         return {
             f"{place} P@{k}": (100 * v, float("nan"))
             for place, row in result.items()

@@ -4,7 +4,9 @@ Both commands take videos, folders, ``.txt`` lists, corpus folders or ``catalog.
 files, resume where an earlier run stopped, record every failed video in
 ``OUT/failures.parquet`` without stopping (exit status 1 when some failed, 2 when all
 did), and split the work with ``--shard i/n`` or over
-torchrun ranks (``torchrun --nproc_per_node 4 -m movierep shots movies/ --out runs/shots``).
+torchrun ranks (``torchrun --nproc_per_node 4 -m movierep shots movies/ --out runs/shots``),
+or run each video as a Ray task with ``--engine ray`` (:mod:`movierep.scale.ray_jobs`:
+the same part files and merge, so engines may take turns on one output folder).
 """
 
 from __future__ import annotations
@@ -15,11 +17,14 @@ from pathlib import Path
 
 from movierep import dist
 from movierep.errors import UserError
-from movierep.jobs import JobReport, parse_shard
+from movierep.jobs import JobReport, JobRunner, parse_shard, run_jobs
+
+ENGINES = ("local", "ray")
 
 SHOTS_EXAMPLE = """example:
   movierep shots movies/ --out runs/shots
-  movierep shots corpus/ --out runs/shots --detector scenedetect --shard 0/4"""
+  movierep shots corpus/ --out runs/shots --detector scenedetect --shard 0/4
+  movierep shots corpus/ --out runs/shots --engine ray --address auto"""
 EVENTS_EXAMPLE = """example:
   movierep events movies/ --out runs/events
   movierep events corpus/catalog.parquet --out runs/events --stride 1"""
@@ -44,6 +49,45 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
         "--shard", type=shard_arg, help="run only part i of n (i/n, e.g. 0/4); default: all"
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_engine_args(parser, "videos at once (default: one per CPU)")
+
+
+def add_engine_args(parser: argparse.ArgumentParser, workers: str) -> None:
+    """Add ``--engine local|ray``, ``--address`` and ``--workers`` (``workers``: its help)."""
+    parser.add_argument(
+        "--engine",
+        default="local",
+        help="local (this process; torchrun or --shard for several) or ray (a Ray cluster)",
+    )
+    parser.add_argument(
+        "--address", metavar="ADDR", help="with --engine ray: the cluster (default: start one)"
+    )
+    parser.add_argument(
+        "--workers", type=_positive_int, metavar="N", help=f"with --engine ray: {workers}"
+    )
+
+
+def check_engine(args: argparse.Namespace) -> bool:
+    """True for ``--engine ray`` (Ray importable); ``--address``/``--workers`` need it."""
+    if args.engine not in ENGINES:
+        raise UserError(f"--engine {args.engine!r}: unknown (choose from {', '.join(ENGINES)})")
+    if args.engine == "local":
+        if args.address is not None or args.workers is not None:
+            raise UserError("--address and --workers go with --engine ray")
+        return False
+    from movierep.scale.session import require_ray
+
+    require_ray()
+    return True
+
+
+def job_runner(args: argparse.Namespace) -> JobRunner:
+    """What runs the per-video jobs: :func:`movierep.jobs.run_jobs`, or Ray tasks."""
+    if not check_engine(args):
+        return run_jobs
+    from movierep.scale.ray_jobs import RayJobs
+
+    return RayJobs(address=args.address, workers=args.workers)
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -138,6 +182,9 @@ def run_shots(args: argparse.Namespace) -> int:
     """Run ``movierep shots``."""
     from movierep.video.ingest import ingest_shots
 
+    run = job_runner(args)
+    if run is not run_jobs and args.device != "cpu":
+        raise UserError(f"--device {args.device}: --engine ray detects shots in CPU tasks")
     dist.init_from_env()
     report, table = ingest_shots(
         args.inputs,
@@ -145,6 +192,7 @@ def run_shots(args: argparse.Namespace) -> int:
         args.shard,
         keyframes=not args.no_keyframes,
         show_progress=not args.quiet,
+        run=run,
         detector=args.detector,
         threshold=args.threshold,
         keyframe_height=args.keyframe_height,
@@ -162,6 +210,7 @@ def run_events(args: argparse.Namespace) -> int:
     """Run ``movierep events``."""
     from movierep.video.ingest import ingest_events
 
+    run = job_runner(args)
     dist.init_from_env()
     report, table = ingest_events(
         args.inputs,
@@ -170,5 +219,6 @@ def run_events(args: argparse.Namespace) -> int:
         length=args.length,
         stride=args.stride,
         show_progress=not args.quiet,
+        run=run,
     )
     return _finish(report, table is not None, args.out, "events")

@@ -396,15 +396,54 @@ def eval_transform(
     Returns:
         (3, T, size, W) float32, normalised, ``W = view_width(size, view_aspect)``.
     """
+    x = _to_frames(clip)
+    h, w = x.shape[-2:]
+    crop = eval_crop(h, w, size, short_side=short_side, view_aspect=view_aspect)
+    x = F.interpolate(
+        x,
+        size=(crop.resized_h, crop.resized_w),
+        mode="bilinear",
+        align_corners=False,
+        antialias=True,
+    )
+    x = x[..., crop.top : crop.top + size, crop.left : crop.left + crop.width]
+    return _normalize(x.clamp(0.0, 1.0), mean, std)
+
+
+@dataclass(frozen=True)
+class EvalCrop:
+    """Where :func:`eval_transform` puts a frame.
+
+    The frame is resized to ``resized_h × resized_w``, then the ``size × width`` window at
+    ``(top, left)`` is kept.
+    """
+
+    resized_h: int
+    resized_w: int
+    top: int
+    left: int
+    size: int
+    width: int
+
+    def box_to_view(self, box: tuple[float, float, float, float]) -> tuple[float, ...]:
+        """A box normalised to the frame ([0, 1]) -> pixels of the cropped view."""
+        x1, y1, x2, y2 = box
+        return (
+            x1 * self.resized_w - self.left,
+            y1 * self.resized_h - self.top,
+            x2 * self.resized_w - self.left,
+            y2 * self.resized_h - self.top,
+        )
+
+
+def eval_crop(
+    h: int, w: int, size: int, *, short_side: int | None = None, view_aspect: float = 1.0
+) -> EvalCrop:
+    """The resize and centre crop of :func:`eval_transform` for an ``h × w`` frame."""
     short_side = size if short_side is None else short_side
     if short_side < size:
         raise ValueError(f"short_side {short_side} must be >= crop size {size}")
-    x = _to_frames(clip)
-    h, w = x.shape[-2:]
     width = view_width(size, view_aspect)
     scale = short_side / min(h, w)
     new_h, new_w = max(size, round(h * scale)), max(width, round(w * scale))
-    x = F.interpolate(x, size=(new_h, new_w), mode="bilinear", align_corners=False, antialias=True)
-    top, left = (new_h - size) // 2, (new_w - width) // 2
-    x = x[..., top : top + size, left : left + width]
-    return _normalize(x.clamp(0.0, 1.0), mean, std)
+    return EvalCrop(new_h, new_w, (new_h - size) // 2, (new_w - width) // 2, size, width)

@@ -33,12 +33,14 @@ from movierep.errors import UserError
 from movierep.jobs import (
     Job,
     JobReport,
+    JobRunner,
     Partial,
     merge_parts,
     part_key,
     parts_dir,
     pending_ids,
     run_and_merge,
+    run_jobs,
 )
 from movierep.tables import EVENTS, KEYFRAMES, SHOTS, read_table, require_columns, write_table
 from movierep.video.decode import OnError, probe
@@ -197,6 +199,7 @@ def ingest_shots(
     *,
     keyframes: bool = True,
     show_progress: bool = True,
+    run: JobRunner = run_jobs,
     **options: object,
 ) -> tuple[JobReport, pa.Table | None]:
     """Run shot detection (and keyframes) over every input video; see the module docstring.
@@ -207,6 +210,8 @@ def ingest_shots(
         shard: ``(i, n)``; ``None`` takes the torchrun rank and world size.
         keyframes: Also save 3 keyframes per shot.
         show_progress: Show a progress bar.
+        run: What runs the per-video jobs (:func:`movierep.jobs.run_jobs`, or the Ray
+            engine's :class:`movierep.scale.ray_jobs.RayJobs`); the merge is the same.
         **options: Passed to :func:`shots_work` (detector, threshold, device, ...).
 
     Returns:
@@ -215,7 +220,7 @@ def ingest_shots(
     jobs = resolve_videos(inputs)
     work = shots_work(out_dir, keyframes=keyframes, **options)  # type: ignore[arg-type]
     report, shots = run_and_merge(
-        jobs, work, out_dir, "shots", shard, schema=SHOTS, show_progress=show_progress
+        jobs, work, out_dir, "shots", shard, schema=SHOTS, show_progress=show_progress, run=run
     )
     if shots is not None and keyframes:
         done = sorted(set(shots.column("movie_id").to_pylist()))
@@ -242,8 +247,9 @@ def ingest_events(
     length: float = 2.0,
     stride: float = 2.0,
     show_progress: bool = True,
+    run: JobRunner = run_jobs,
 ) -> tuple[JobReport, pa.Table | None]:
-    """Write the events table (consecutive windows) of every input video."""
+    """Write the events table (consecutive windows) of every input video (``run``: as shots)."""
     jobs = resolve_videos(inputs)
     return run_and_merge(
         jobs,
@@ -253,4 +259,5 @@ def ingest_events(
         shard,
         schema=EVENTS,
         show_progress=show_progress,
+        run=run,
     )
