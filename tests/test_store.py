@@ -206,7 +206,12 @@ def test_embed_video_and_the_contextualizer(
 
 
 def test_verify_resume_and_a_failing_movie(
-    store: Path, ckpts: dict[str, Path], tiny_corpus: Path, tmp_path: Path, monkeypatch
+    store: Path,
+    ckpts: dict[str, Path],
+    tiny_corpus: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     check = verify(store)
     assert check.ok and check.expected == ["m0000", "m0001", "m0002", "m0003"], check.lines()
@@ -248,6 +253,12 @@ def test_verify_resume_and_a_failing_movie(
     assert not check.ok
     assert ("good", "shot", 0) in check.duplicate_rows
     assert any("misplaced" in line for line in check.bad_files)
+    # ... and what `movierep verify` prints, with exit status 1
+    assert main(["verify", str(store)]) == 0
+    assert main(["verify", str(out)]) == 1
+    printed = capsys.readouterr().out
+    assert f"{store}: ok: 4 movies (0 failed)" in printed
+    assert f"{out}: PROBLEMS" in printed and "duplicate row 'good' shot 0" in printed
 
 
 def test_shards_split_the_movies_and_together_make_the_store(

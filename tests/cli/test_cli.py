@@ -35,6 +35,7 @@ COMMANDS = [
     ["embed"],
     ["index"],
     ["search"],
+    ["verify"],
     ["demo"],
 ]
 

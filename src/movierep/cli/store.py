@@ -28,7 +28,7 @@ from movierep.store.layout import LEVELS, movie_file, parse_levels, read_level
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add ``embed``, ``index`` and ``search``."""
+    """Add ``embed``, ``index``, ``search`` and ``verify``."""
     embed = sub.add_parser(
         "embed",
         help="embed a catalog's events, shots and scenes into an embeddings store",
@@ -137,6 +137,21 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     search.add_argument("--device", default="auto", help="with --video: auto, cpu, cuda")
     search.set_defaults(func=run_search)
 
+    check = sub.add_parser(
+        "verify",
+        help="check a store: one file per (level, movie), no duplicate rows",
+        description=(
+            "Check a store from its files alone: every movie of its catalog has exactly one "
+            "file per level (or a failure record), each file holds only its movie's rows of "
+            "its level from the encoder store.json names, and no (movie, level, item) row "
+            "appears twice. Exit 0 when all is well, 1 when something is missing or doubled."
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="example:\n  movierep verify runs/store",
+    )
+    check.add_argument("store", type=Path, metavar="STORE")
+    check.set_defaults(func=run_verify)
+
 
 def run_embed(args: argparse.Namespace) -> int:
     """Embed a catalog into a store; see ``movierep embed --help``."""
@@ -233,3 +248,12 @@ def run_search(args: argparse.Namespace) -> int:
             f"{row['keyframe'] or '-'}"
         )
     return 0
+
+
+def run_verify(args: argparse.Namespace) -> int:
+    """Check a store; see ``movierep verify --help``."""
+    from movierep.store.verify import verify
+
+    check = verify(args.store)
+    print("\n".join(check.lines()))
+    return 0 if check.ok else 1
