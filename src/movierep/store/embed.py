@@ -34,7 +34,6 @@ files afterwards and search reads only the index.
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import tempfile
@@ -166,7 +165,7 @@ def store_movie(store: Path, movie: Ingested, rows: dict[str, pa.Table], work: P
         with files.atomic_dir(dest) as tmp:
             for shot in range(movie.images.num_shots[movie.movie_id]):
                 name = keyframe_name(shot, SHOT_IMAGE_K)
-                os.replace(source / name, tmp / name)
+                (source / name).rename(tmp / name)  # inside atomic_dir: moved, not copied
     for level, table in rows.items():
         path = movie_file(store, level, movie.movie_id)
         _remove_leftovers(path.parent, path.name)
