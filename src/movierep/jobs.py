@@ -258,13 +258,13 @@ def run_job(
     try:
         result = work(job)
     except Exception as err:  # one bad file never stops the run
-        record = _error_record(job, stage, err, "failed")
+        record = error_record(job, stage, err, "failed")
         _write_json(failed, record)
         return "failed", _as_row(record)
     failed.unlink(missing_ok=True)
     row = None
     if isinstance(result, Partial):
-        record = _error_record(job, stage, result.error, "partial")
+        record = error_record(job, stage, result.error, "partial")
         _write_json(partial, record)  # before the part: a finished job is never unrecorded
         row = _as_row(record)
         result = result.table
@@ -274,7 +274,10 @@ def run_job(
     return ("partial" if row else "done"), row
 
 
-def _error_record(job: Job, stage: str, err: Exception, outcome: str) -> dict[str, str]:
+def error_record(
+    job: Job, stage: str, err: BaseException, outcome: str = "failed"
+) -> dict[str, str]:
+    """A failure record: id, path, stage, error type, one-line message naming the file."""
     message = " ".join(str(err).split()) or repr(err)
     if str(job.path) not in message:
         message = f"{job.path}: {message}"

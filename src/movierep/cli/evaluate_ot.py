@@ -95,7 +95,8 @@ def run(args: argparse.Namespace) -> int:
     kw: dict[str, Any] = {"tasks": args.tasks} if args.tasks else {}
     table: dict[str, dict[str, tuple[float, float]]] = {}
     means: dict[str, dict[str, float]] = {}
-    for name, (inst, scene) in _rows(args).items():
+    rows = _rows(args)
+    for name, (inst, scene) in rows.items():
         res = run_lvu_ot(
             args.data, inst, scene, runs=args.runs, seed=args.seed, cfg=cfg, desc=name, **kw
         )
@@ -116,14 +117,12 @@ def run(args: argparse.Namespace) -> int:
             "protocol": "lvu-ot",
             "data": str(args.data),
             "config": {k: v for k, v in vars(cfg).items() if k != "masking"},
-            "rows": {
-                name: [str(p) if p else None for p in paths] for name, paths in _rows(args).items()
-            },
+            "rows": {name: [str(p) if p else None for p in paths] for name, paths in rows.items()},
             "results": {
                 name: {
-                    row: {"mean": m, "se": None if s != s else s} for row, (m, s) in rows.items()
+                    row: {"mean": m, "se": None if s != s else s} for row, (m, s) in cells.items()
                 }
-                for name, rows in table.items()
+                for name, cells in table.items()
             },
         }
         files.write_json(args.out, payload)

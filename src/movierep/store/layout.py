@@ -46,7 +46,7 @@ import pyarrow.dataset as ds
 
 from movierep import files, tables
 from movierep.errors import UserError
-from movierep.jobs import Job, part_key
+from movierep.jobs import Job, error_record, part_key
 
 FORMAT = "movierep-store"
 VERSION = 1
@@ -370,17 +370,7 @@ def _failure_file(store: str | Path, movie_id: str) -> Path:
 
 def record_failure(store: str | Path, job: Job, stage: str, err: BaseException) -> dict[str, str]:
     """Write ``STORE/failures/<movie>.json`` for a movie that failed; returns the record."""
-    message = " ".join(str(err).split()) or repr(err)
-    if str(job.path) not in message:
-        message = f"{job.path}: {message}"
-    record = {
-        "id": job.id,
-        "path": str(job.path),
-        "stage": stage,
-        "error_type": type(err).__name__,
-        "message": message,
-        "outcome": "failed",
-    }
+    record = error_record(job, stage, err)
     files.write_json(_failure_file(store, job.id), record, indent=None)
     return record
 
