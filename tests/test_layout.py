@@ -54,8 +54,10 @@ UPSTREAM: dict[str, set[str]] = {
         "tasks",
         "recipes",
         "store",
+        "report",
     },
 }
+UPSTREAM["report"] = set()
 UPSTREAM["web"] = {"video", "data", "models", "features", "store", "tasks"}
 UPSTREAM["cli"] = UPSTREAM["demo"] | {"demo", "web", "scale"}
 UPSTREAM["__main__"] = {"cli"}

@@ -1,0 +1,402 @@
+"""The hierarchical SSL paper's stages of the demo: backbones, TxE, VidSitu, LVU with OT.
+
+Every function is one stage: it calls the library function behind a ``movierep`` command
+and writes under ``OUT``. The tables they measure (:mod:`movierep.demo.results`):
+
+- ``hier_table1`` semantic roles (TxD; CIDEr, CIDEr-verb, CIDEr-arg, ROUGE-L, LEA),
+- ``hier_table3`` event relations (Mean-Acc, Top-1),
+- ``hier_table4`` verbs (Acc@1, Acc@5, Recall@5),
+- ``hier_table5`` LVU with the Object Transformer, the scene pathway and OT++,
+- ``hier_table2`` (``--ablations``) TxE mask-prediction variants scored on roles.
+
+Backbones: ``random`` (initialisation), ``supervised`` (action labels of the corpus'
+Kinetics-style clips: the papers' Sup-K400), ``cvrl`` and ``modist`` (self-supervised on
+those clips and the movies: K400 + in-domain). TxE is pretrained by mask prediction on the
+movies' event features (the corpus plays LVU's role); "TxE N" is the same TxE untrained.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from movierep import files, tables
+from movierep.checkpoint import read_config, save_checkpoint
+from movierep.data.benchmarks.vidsitu import load_vidsitu
+from movierep.demo import results
+from movierep.demo.presets import DemoPreset
+from movierep.errors import UserError
+from movierep.features.contextualize import contextualize
+from movierep.features.extract import events_from_corpus, extract_with_checkpoint
+from movierep.features.instances import extract_instance_features
+from movierep.jobs import JobReport
+from movierep.models.factory import random_init_like
+from movierep.recipes import cvrl, maskpred, modist, supervised
+from movierep.tasks.feature_classifier import ClassifierConfig
+from movierep.tasks.lvu_ot import OTConfig, rank_summary, run_lvu_ot
+from movierep.tasks.vidsitu_features import vidsitu_event_features
+from movierep.tasks.vidsitu_relations import run_relation_task
+from movierep.tasks.vidsitu_srl import CPU as SRL_CPU
+from movierep.tasks.vidsitu_srl import run_srl_task
+from movierep.tasks.vidsitu_verbs import run_verb_task
+from movierep.train.loop import FitResult
+
+BACKBONES = ("random", "supervised", "cvrl", "modist")
+SELF_SUPERVISED = ("cvrl", "modist")
+LVU_REGRESSIONS = {"like_ratio", "view_count"}
+
+
+@dataclasses.dataclass(frozen=True)
+class Paths:
+    """Where a demo run keeps each stage's output."""
+
+    out: Path
+
+    @property
+    def corpus(self) -> Path:
+        """The synthetic corpus."""
+        return self.out / "corpus"
+
+    @property
+    def shots(self) -> Path:
+        """The movies' shots folder (``movierep shots``)."""
+        return self.out / "shots"
+
+    def backbone(self, name: str) -> Path:
+        """The checkpoint of backbone ``name`` (``random`` has no training run)."""
+        root = self.out / "backbones" / name
+        return root if name == "random" else root / "last"
+
+    def txe(self, backbone: str, trained: bool = True) -> Path:
+        """TxE pretrained by mask prediction on ``backbone``'s features, or untrained (N).
+
+        The untrained TxE ("N") is one random initialisation of the TxE architecture,
+        shared by every backbone (their features have the same width).
+        """
+        return self.out / "txe" / (f"{backbone}/last" if trained else "untrained")
+
+    def events(self, backbone: str) -> Path:
+        """The movies' event features of ``backbone`` (``context_feature``: TxE's)."""
+        return self.out / "features" / f"events_{backbone}.parquet"
+
+    @property
+    def lvu(self) -> Path:
+        """The corpus' LVU export."""
+        return self.corpus / "lvu"
+
+
+def check(report: JobReport, stage: str) -> None:
+    """A per-video stage must finish every video: the demo's corpus has no bad file."""
+    if report.failed:
+        job_id, _path, kind, message = report.failed[0]
+        raise UserError(f"{len(report.failed)} videos failed ({job_id}: {kind}: {message})")
+
+
+def _trained(result: FitResult) -> None:
+    print(result.summary())
+
+
+def _sets(steps: int, seed: int, *more: str) -> list[str]:
+    return [f"train.steps={steps}", f"train.seed={seed}", *more]
+
+
+def train_backbone(p: Paths, preset: DemoPreset, method: str, seed: int) -> None:
+    """Level 1: Slow-D by CVRL, MoDist (self-supervised) or action labels (supervised)."""
+    steps = preset.backbone_steps[method]
+    out = p.out / "backbones" / method
+    kinetics = p.corpus / "kinetics"
+    if method == "supervised":  # Sup-K400: the action labels of the Kinetics-style clips
+        cfg = supervised.resolve("cpu", sets=_sets(steps, seed, "supervised.labels=class"))
+        _trained(supervised.run(cfg, data=[kinetics], out=out))
+        return
+    recipe: Any = {"cvrl": cvrl, "modist": modist}[method]
+    cfg = recipe.resolve("cpu", sets=_sets(steps, seed))
+    _trained(recipe.run(cfg, data=[kinetics, p.corpus], out=out))
+
+
+def head(preset: DemoPreset, cfg: ClassifierConfig | None = None) -> ClassifierConfig:
+    """A task head with the preset's steps (``cfg``: the protocol's own head)."""
+    cfg = cfg or ClassifierConfig()
+    return cfg if preset.head_steps is None else dataclasses.replace(cfg, steps=preset.head_steps)
+
+
+def random_copy(trained: Path, out: Path, seed: int) -> None:
+    """A checkpoint with ``trained``'s architecture and run config, randomly initialised."""
+    meta = read_config(trained)
+    model = random_init_like(trained, seed)
+    save_checkpoint(out, model, meta["arch"], meta["model_kwargs"], run_config=meta["run_config"])
+
+
+def event_features(p: Paths, seed: int) -> None:
+    """The trained backbones' feature of every 2 s event of the movies (``extract events``).
+
+    The random initialisation is saved too; only VidSitu (Table 4) reads it, on its clips.
+    """
+    random_copy(p.backbone("cvrl"), p.backbone("random"), seed)
+    events = events_from_corpus(p.corpus)
+    for name in ("supervised", *SELF_SUPERVISED):
+        check(
+            extract_with_checkpoint(p.backbone(name), events, p.events(name), source=p.corpus),
+            "event-features",
+        )
+
+
+def train_txe(p: Paths, preset: DemoPreset, backbone: str, seed: int) -> None:
+    """Level 2: TxE pretrained by mask prediction on ``backbone``'s event features."""
+    cfg = maskpred.resolve("cpu", sets=_sets(preset.txe_steps, seed, *preset.overrides("txe")))
+    _trained(maskpred.run(cfg, features=[p.events(backbone)], out=p.txe(backbone).parent))
+    if not p.txe(backbone, trained=False).is_dir():
+        random_copy(p.txe(backbone), p.txe(backbone, trained=False), seed)
+    table = tables.read_table(p.events(backbone))
+    tables.write_table(p.events(backbone), contextualize(table, p.txe(backbone)))
+
+
+# ------------------------------------------------------------------------------ VidSitu
+
+#: Table rows: (name, backbone, TxE: None / "N" (untrained) / "MaskPred").
+TABLE1_ROWS = (
+    ("verb only (vision-blind TxD, GPT2's role)", None, None),
+    ("Slow-D+TxD, Sup", "supervised", None),
+    ("Slow-D+TxE+TxD, Sup, TxE N", "supervised", "N"),
+    ("Slow-D+TxE+TxD, CVRL, TxE N", "cvrl", "N"),
+    ("Slow-D+TxE+TxD, CVRL, MaskPred", "cvrl", "MaskPred"),
+)
+TABLE3_ROWS = (
+    ("Slow-D, Supervised", "supervised", None),
+    ("Slow-D, CVRL", "cvrl", None),
+    ("Slow-D, MoDist", "modist", None),
+    ("Slow-D+TxE, CVRL, TxE No", "cvrl", "N"),
+    ("Slow-D+TxE, MoDist, TxE No", "modist", "N"),
+    ("Slow-D+TxE, CVRL, MaskPred", "cvrl", "MaskPred"),
+    ("Slow-D+TxE, MoDist, MaskPred", "modist", "MaskPred"),
+)
+TABLE4_ROWS = (
+    ("Slow-D, -", "random", None),
+    ("Slow-D, Sup", "supervised", None),
+    ("Slow-D, CVRL", "cvrl", None),
+    ("Slow-D, MoDist", "modist", None),
+)
+
+
+class VidSitu:
+    """The corpus' VidSitu export with cached clip features per (backbone, TxE)."""
+
+    def __init__(self, p: Paths) -> None:
+        self.p = p
+        self.root = p.corpus / "vidsitu"
+        self.train = load_vidsitu(self.root, "train")
+        self.val = load_vidsitu(self.root, "val")
+        self.cache = p.out / "features" / "vidsitu"
+
+    def features(self, backbone: str | None, txe: str | None) -> dict[str, np.ndarray]:
+        """``{"train", "val"}``: (clips, 5, D) event features of every clip."""
+        out = {}
+        for split, clips in (("train", self.train), ("val", self.val)):
+            if backbone is None:
+                out[split] = np.zeros((len(clips), 5, 1), np.float32)
+                continue
+            ctx = None if txe is None else self.p.txe(backbone, trained=txe == "MaskPred")
+            out[split] = vidsitu_event_features(
+                clips, self.p.backbone(backbone), self.cache / f"{backbone}_{split}.parquet",
+                contextualizer=ctx,
+            )  # fmt: skip
+        return out
+
+
+def _x100(summary: dict[str, tuple[float, float]]) -> dict[str, tuple[float, float]]:
+    return {m: (100 * a, 100 * b) for m, (a, b) in summary.items()}
+
+
+def vidsitu_features(p: Paths) -> None:
+    """The VidSitu clips' event features under every backbone (cached for the tasks)."""
+    data = VidSitu(p)
+    for name in BACKBONES:
+        data.features(name, None)
+
+
+def _classification_table(
+    p: Paths, preset: DemoPreset, seed: int, key: str, specs: Any, task: Any
+) -> None:
+    """A VidSitu classification protocol (verbs, relations) over rows of features."""
+    data = VidSitu(p)
+    rows = {}
+    for name, backbone, txe in specs:
+        x = data.features(backbone, txe)
+        res = task(
+            data.train, data.val, x["train"], x["val"], runs=preset.runs["vidsitu"],
+            head=head(preset), seed=seed,
+        )  # fmt: skip
+        rows[name] = _x100(res["summary"])
+    results.save(p.out, key, rows, runs=preset.runs["vidsitu"], clips=len(data.val))
+
+
+def vidsitu_verbs(p: Paths, preset: DemoPreset, seed: int) -> None:
+    """Hier-SSL Table 4: verbs of 2 s events (Acc@1, Acc@5, Recall@5), a linear head."""
+    _classification_table(p, preset, seed, "hier_table4", TABLE4_ROWS, run_verb_task)
+
+
+def vidsitu_relations(p: Paths, preset: DemoPreset, seed: int) -> None:
+    """Hier-SSL Table 3: event relations (Mean-Acc, Top-1), backbone or TxE features."""
+    _classification_table(p, preset, seed, "hier_table3", TABLE3_ROWS, run_relation_task)
+
+
+def srl_rows(
+    p: Paths, preset: DemoPreset, seed: int, specs: Any, txe_of: Any = None
+) -> dict[str, dict[str, tuple[float, float]]]:
+    """TxD on every row's features: roles scored as VidSitu does (×100)."""
+    data = VidSitu(p)
+    rows = {}
+    for name, backbone, txe in specs:
+        x = data.features(backbone, txe) if txe_of is None else txe_of(data, backbone, txe)
+        cfg = dataclasses.replace(SRL_CPU, steps=preset.srl_steps, vision=backbone is not None)
+        res = run_srl_task(
+            data.train, data.val, x["train"], x["val"], runs=preset.runs["srl"], cfg=cfg,
+            seed=seed,
+        )  # fmt: skip
+        rows[name] = _x100(res["summary"])
+    return rows
+
+
+def vidsitu_srl(p: Paths, preset: DemoPreset, seed: int) -> None:
+    """Hier-SSL Table 1: semantic roles with TxD (CIDEr, CIDEr-verb/-arg, ROUGE-L, LEA)."""
+    rows = srl_rows(p, preset, seed, TABLE1_ROWS)
+    results.save(p.out, "hier_table1", rows, runs=preset.runs["srl"])
+
+
+#: Hier-SSL Table 2's variants: (name, mask sizes, token stride in seconds, loss, sampling).
+#: The corpus' events are 2 s apart, so the stride row is 4 s (the paper's 1 s and 3 s
+#: need events cut at those strides).
+ABLATIONS = (
+    ("mask {1}", [1], 2.0, "infonce", "uniform"),
+    ("mask {1,2}", [1, 2], 2.0, "infonce", "uniform"),
+    ("mask {1,2,3}, 2 s, uniform, contrastive", [1, 2, 3], 2.0, "infonce", "uniform"),
+    ("mask {1,2,3,4}", [1, 2, 3, 4], 2.0, "infonce", "uniform"),
+    ("stride 4 s", [1, 2, 3], 4.0, "infonce", "uniform"),
+    ("L2 loss", [1, 2, 3], 2.0, "l2", "uniform"),
+    ("max discrepancy sampling", [1, 2, 3], 2.0, "infonce", "max_discrepancy"),
+)
+
+
+def txe_ablations(p: Paths, preset: DemoPreset, seed: int) -> None:
+    """Hier-SSL Table 2 (``--ablations``): TxE variants, each scored on roles (CVRL)."""
+    specs, ckpts = [], {}
+    for i, (name, sizes, stride, loss, sampling) in enumerate(ABLATIONS):
+        out = p.out / "ablations" / "txe" / f"variant{i}"
+        sets = _sets(preset.ablation_txe_steps, seed, f"maskpred.mask_sizes={sizes}")
+        sets += [f"data.token_stride={stride}", f"maskpred.loss={loss}"]
+        sets += [f"maskpred.sampling={sampling}", *preset.overrides("txe")]
+        if not (out / "last").is_dir():
+            cfg = maskpred.resolve("cpu", sets=sets)
+            _trained(maskpred.run(cfg, features=[p.events("cvrl")], out=out))
+        ckpts[name] = out / "last"
+        specs.append((name, "cvrl", name))
+
+    def txe_of(data: VidSitu, backbone: str, name: str) -> dict[str, np.ndarray]:
+        out = {}
+        for split, clips in (("train", data.train), ("val", data.val)):
+            out[split] = vidsitu_event_features(
+                clips, p.backbone(backbone), data.cache / f"{backbone}_{split}.parquet",
+                contextualizer=ckpts[name],
+            )  # fmt: skip
+        return out
+
+    rows = srl_rows(p, preset, seed, specs, txe_of)
+    results.save(p.out, "hier_table2", rows, runs=preset.runs["srl"])
+
+
+# ------------------------------------------------------------------------ LVU with OT
+
+
+def cut_rows(table: pa.Table, sources: list[dict[str, Any]]) -> pa.Table:
+    """A movie-level feature table re-keyed to the LVU videos cut from those movies.
+
+    The corpus' LVU videos are cuts ``[start_time, end_time)`` of its movies
+    (``lvu/clip_sources.json``), so a movie's rows whose middle lies in the cut are the
+    cut's rows, times shifted to the cut's clock and ``movie_id`` set to its video id.
+    """
+    movie = np.asarray(table.column("movie_id").to_pylist(), dtype=object)
+    start = table.column("start_time").to_numpy(zero_copy_only=False)
+    end = table.column("end_time").to_numpy(zero_copy_only=False)
+    middle = (start + end) / 2
+    parts = []
+    for src in sources:
+        keep = np.flatnonzero(
+            (movie == src["movie_id"]) & (middle >= src["start_time"]) & (middle < src["end_time"])
+        )
+        part = table.take(pa.array(keep, pa.int64()))
+        shift = float(src["start_time"])
+        cols = {name: part.column(name) for name in part.column_names}
+        cols["movie_id"] = pa.array([src["youtube_id"]] * len(keep), pa.string())
+        cols["start_time"] = pa.array(start[keep] - shift, pa.float64())
+        cols["end_time"] = pa.array(end[keep] - shift, pa.float64())
+        parts.append(pa.table(cols))
+    return pa.concat_tables(parts, promote_options="permissive") if parts else table.slice(0, 0)
+
+
+def lvu_sources(p: Paths) -> list[dict[str, Any]]:
+    """The corpus' LVU videos: ``youtube_id``, ``movie_id``, ``start_time``, ``end_time``."""
+    sources: list[dict[str, Any]] = files.read_json(p.lvu / "clip_sources.json")
+    return sources
+
+
+def instance_features(p: Paths) -> None:
+    """Instance features of the LVU videos' boxes under each backbone (``extract instances``)."""
+    for name in ("supervised", "cvrl", "modist"):
+        out = p.out / "features" / f"instances_{name}.parquet"
+        report = extract_instance_features(
+            p.backbone(name), p.lvu / "videos", p.lvu / "instance_meta.json", out
+        )
+        check(report, "instance-features")
+
+
+#: Table 5's rows: (name, instance backbone, instance pretraining, scene features).
+TABLE5_ROWS = (
+    ("OT (Sup + masked-instance pretraining), -", "supervised", True, None),
+    ("CVRL, -", "cvrl", False, None),
+    ("MoDist, -", "modist", False, None),
+    ("-, Sup", None, False, ("supervised", "feature")),
+    ("-, Ours (CVRL + TxE MaskPred)", None, False, ("cvrl", "context_feature")),
+    ("OT++: OT, Ours", "supervised", True, ("cvrl", "context_feature")),
+)
+
+
+def lvu_ot(p: Paths, preset: DemoPreset, seed: int) -> None:
+    """Hier-SSL Table 5: LVU's nine tasks with the Object Transformer, its scene pathway, OT++."""
+    sources = lvu_sources(p)
+    rows, means = {}, {}
+    for name, inst, pretrain, scene in TABLE5_ROWS:
+        instances = None if inst is None else p.out / "features" / f"instances_{inst}.parquet"
+        scene_table = None
+        if scene is not None:
+            backbone, column = scene
+            table = tables.read_table(p.events(backbone))
+            if column != "feature":
+                keep = [c for c in table.column_names if c not in ("feature", column)]
+                table = table.select(keep).append_column("feature", table.column(column))
+            scene_table = cut_rows(
+                table.drop_columns([c for c in table.column_names if c == "context_feature"]),
+                sources,
+            )
+        cfg = OTConfig(
+            epochs=preset.ot_epochs, pretrain_steps=preset.ot_pretrain_steps if pretrain else 0
+        )
+        res = run_lvu_ot(
+            p.lvu, instances, scene_table, runs=preset.runs["ot"], seed=seed, cfg=cfg, desc=name
+        )
+        rows[name] = {
+            t: ((1.0 if r["metric"] == "mse" else 100.0) * r["summary"][r["metric"]][0],
+                (1.0 if r["metric"] == "mse" else 100.0) * r["summary"][r["metric"]][1])
+            for t, r in res.items()
+        }  # fmt: skip
+        means[name] = {t: v[0] for t, v in rows[name].items()}
+        items = {t: len(r["predictions"]) for t, r in res.items()}
+    ranks = rank_summary(means, LVU_REGRESSIONS)
+    nan = float("nan")
+    for name in rows:
+        rows[name]["#top-1"] = (ranks[name]["top1"], nan)
+        rows[name]["mean rank"] = (ranks[name]["mean_rank"], nan)
+    results.save(p.out, "hier_table5", rows, runs=preset.runs["ot"], eval_items=items)

@@ -1,0 +1,159 @@
+"""The Movies2Scenes stages of the demo: E_fixed, movie similarity, scene pairs, scene MoCo.
+
+Per similarity source (co-watch, genre, synopsis): movie-similarity learning with the
+shot-adjacency network on the train movies (Fig. 2), ``P_scene`` (the top 50 % scene pairs
+of every similar pair), and the scene encoder E_scene trained from E_fixed's weights with
+MoCo (Fig. 3). E_fixed is movierep's image ViT pretrained with SimCLR on the keyframes:
+no CLIP release can be downloaded here, so it stands in for CLIP (``train image-encoder``).
+
+Then every encoder embeds what the downstream protocols read:
+
+- ``movie_<enc>.parquet``: the movies, one row per shot (E_fixed) or per window of
+  ``data.shots_per_scene`` shots (E_scene); LVU and place retrieval read it re-keyed to
+  the LVU cuts (:func:`movierep.demo.hierarchy.cut_rows`), moderation reads it directly;
+- ``movienet_<enc>.parquet``: MovieNet's shots, one row per shot (E_scene takes the shot
+  alone as a one-shot scene, as Movies2Scenes does for scene boundaries).
+
+``genre+synopsis`` concatenates the genre and synopsis encoders' embeddings (Table 3).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+
+from movierep import files, tables
+from movierep.data.benchmarks.movienet_shots import write_shots_folder
+from movierep.data.corpus import Corpus
+from movierep.demo.hierarchy import Paths, _sets, _trained, check
+from movierep.demo.presets import DemoPreset
+from movierep.features.scenes import (
+    concatenate_features,
+    extract_scene_features,
+    extract_shot_features,
+)
+from movierep.recipes import image_encoder, moviesim, scenes
+from movierep.similarity.scene_pairs import select_pairs
+
+#: ``--ablations`` rows of Movies2Scenes Table 3: (name, source, moviesim sets, pair space,
+#: scene sets).
+ABLATIONS = (
+    ("ablation-selection (pairs in E_fixed space)", "cowatch", (), "fixed", ()),
+    ("ablation-scale (a third of the catalog)", "cowatch", ("pairs.catalog_fraction=0.33",),
+     "learned", ()),
+    ("ablation-shots (2-shot scenes)", "cowatch", (), "learned", ("data.shots_per_scene=2",)),
+)  # fmt: skip
+
+
+def m2s(p: Paths) -> Path:
+    """The Movies2Scenes work folder."""
+    return p.out / "m2s"
+
+
+def encoder_path(p: Paths, name: str) -> Path:
+    """E_fixed (``fixed``) or the scene encoder trained with source / ablation ``name``."""
+    if name == "fixed":
+        return m2s(p) / "image_encoder" / "last"
+    return m2s(p) / "scene_encoders" / slug(name) / "scenes" / "last"
+
+
+def slug(name: str) -> str:
+    """A folder name for a row name."""
+    return "".join(c if c.isalnum() else "_" for c in name).strip("_")[:40]
+
+
+def fps(p: Paths) -> float:
+    """The corpus' frame rate (MovieNet frames → seconds)."""
+    return float(files.read_json(p.corpus / "corpus.json")["options"]["fps"])
+
+
+def train_image_encoder(p: Paths, preset: DemoPreset, seed: int) -> None:
+    """E_fixed: SimCLR on the train movies' keyframes, then its feature of every shot."""
+    sets = _sets(preset.image_steps, seed, *preset.overrides("image"))
+    cfg = image_encoder.resolve("cpu", sets=sets)
+    train = Corpus(p.corpus).split_ids("train")
+    _trained(image_encoder.run(cfg, shots=p.shots, out=m2s(p) / "image_encoder", movie_ids=train))
+    check(
+        extract_shot_features(encoder_path(p, "fixed"), p.shots, m2s(p) / "shot_features.parquet"),
+        "image-encoder",
+    )
+
+
+def train_scene_encoder(
+    p: Paths,
+    preset: DemoPreset,
+    seed: int,
+    name: str,
+    source: str,
+    sim_sets: tuple[str, ...] = (),
+    space: str = "learned",
+    scene_sets: tuple[str, ...] = (),
+) -> None:
+    """Movie similarity (Fig. 2) → P_scene → scene MoCo (Fig. 3) for one source."""
+    work = m2s(p) / "scene_encoders" / slug(name)
+    shot_features = m2s(p) / "shot_features.parquet"
+    sets = _sets(preset.moviesim_steps, seed, f"pairs.sources={source}", *sim_sets)
+    sets += preset.overrides("moviesim")
+    train = Corpus(p.corpus).split_ids("train")
+    _trained(
+        moviesim.run(
+            moviesim.resolve("cpu", sets=sets), corpus=p.corpus, shot_features=shot_features,
+            out=work / "moviesim", movie_ids=train,
+        )
+    )  # fmt: skip
+    pairs = select_pairs(work / "moviesim", shot_features, work / "p_scene.parquet", space=space)  # type: ignore[arg-type]
+    print(f"P_scene: {pairs.num_rows} scene pairs")
+    sets = _sets(preset.scene_steps, seed, *preset.overrides("scenes"), *scene_sets)
+    cfg = scenes.resolve("cpu", sets=sets)
+    _trained(
+        scenes.run(
+            cfg, pairs=work / "p_scene.parquet", shots=p.shots, init=encoder_path(p, "fixed"),
+            out=work / "scenes",
+        )
+    )  # fmt: skip
+
+
+def scene_window(encoder: Path) -> int:
+    """Shots per scene the encoder was trained on (its run config)."""
+    from movierep.checkpoint import read_config
+
+    run = read_config(encoder).get("run_config", {})
+    return int(run.get("data", {}).get("shots_per_scene", 4))
+
+
+def movienet_shots(p: Paths) -> Path:
+    """MovieNet's keyframes as a shots folder (written once)."""
+    folder = m2s(p) / "movienet_shots"
+    if not (folder / "shots.parquet").is_file():
+        write_shots_folder(p.corpus / "movienet", None, folder, fps=fps(p))
+    return folder
+
+
+def embed_for_tasks(p: Paths, name: str) -> None:
+    """Encoder ``name``'s movie table and MovieNet table (see the module docstring)."""
+    enc = encoder_path(p, name)
+    movie_out = m2s(p) / "features" / f"movie_{slug(name)}.parquet"
+    mn_out = m2s(p) / "features" / f"movienet_{slug(name)}.parquet"
+    mn = movienet_shots(p)
+    if name == "fixed":
+        check(extract_shot_features(enc, p.shots, movie_out), "scene-features")
+        check(extract_shot_features(enc, mn, mn_out), "scene-features")
+        return
+    check(
+        extract_scene_features(enc, p.shots, movie_out, window=scene_window(enc)), "scene-features"
+    )
+    check(extract_scene_features(enc, mn, mn_out, window=1), "scene-features")
+    table = tables.read_table(mn_out)
+    tables.write_table(mn_out, table.append_column("shot_index", table.column("start_shot")))
+
+
+def features_of(p: Paths, name: str, kind: str) -> pa.Table:
+    """The ``kind`` (``movie`` / ``movienet``) feature table of encoder ``name``.
+
+    ``genre+synopsis`` concatenates the genre and synopsis encoders' rows.
+    """
+    if name == "genre+synopsis":
+        parts = [features_of(p, s, kind) for s in ("genre", "synopsis")]
+        return concatenate_features(parts)
+    return tables.read_table(m2s(p) / "features" / f"{kind}_{slug(name)}.parquet")
