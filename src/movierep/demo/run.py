@@ -106,9 +106,14 @@ def stages(
             scenes.embed_for_tasks(p, name)
 
     out += [
-        ("scene-features", scene_features),
+        # with --ablations these two stages cover the ablation encoders too, so they carry
+        # another name: a rerun with --ablations after a plain run redoes them
+        ("scene-features" + ("+ablations" if ablations else ""), scene_features),
         ("m2s-place-retrieval", lambda: scene_tasks.place_retrieval(p, preset)),
-        ("m2s-lvu", lambda: scene_tasks.lvu(p, preset, seed, ablations)),
+        (
+            "m2s-lvu" + ("+ablations" if ablations else ""),
+            partial(scene_tasks.lvu, p, preset, seed, ablations),
+        ),
         ("m2s-movienet", lambda: scene_tasks.movienet(p, preset, seed)),
         ("m2s-moderation", lambda: scene_tasks.moderation(p, preset, seed)),
         ("diagnostics", partial(diagnostics.run, p)),
