@@ -138,6 +138,18 @@ def read_table(path: str | Path, columns: list[str] | None = None) -> pa.Table:
         raise UserError(f"{path}: not a readable Parquet table ({err})") from None
 
 
+def as_feature(table: pa.Table, column: str) -> pa.Table:
+    """``table`` with embedding column ``column`` read as its ``feature`` (the others kept).
+
+    An event-features table holds the backbone's ``feature`` and TxE's ``context_feature``
+    side by side; tasks read ``feature``, so this picks which one they see.
+    """
+    if column == "feature":
+        return table
+    keep = [c for c in table.column_names if c not in ("feature", column)]
+    return table.select(keep).append_column("feature", table.column(column))
+
+
 def require_columns(table: pa.Table, columns: list[str], source: str | Path) -> None:
     """Raise a :class:`UserError` naming ``source`` when ``table`` lacks any of ``columns``."""
     missing = [c for c in columns if c not in table.column_names]

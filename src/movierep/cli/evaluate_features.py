@@ -19,7 +19,7 @@ import pyarrow as pa
 
 from movierep import files, tables
 from movierep.errors import UserError
-from movierep.tasks.lvu import run_lvu
+from movierep.tasks.lvu import run_lvu, task_summary
 from movierep.tasks.moderation import run_moderation
 from movierep.tasks.movienet import run_place_tagging, run_sbd
 from movierep.tasks.place_retrieval import lvu_place_retrieval
@@ -109,8 +109,7 @@ def read_features(spec: str) -> pa.Table:
     table = tables.read_table(path)
     if column and column != "feature":
         tables.require_columns(table, [column], path)
-        keep = [c for c in table.column_names if c not in ("feature", column)]
-        table = table.select(keep).append_column("feature", table.column(column))
+        table = tables.as_feature(table, column)
     tables.require_columns(table, ["movie_id", "feature"], path)
     return table
 
@@ -131,13 +130,7 @@ def _score(args: argparse.Namespace, spec: str) -> dict[str, tuple[float, float]
     if args.protocol == "lvu":
         kw: dict[str, Any] = {"tasks": args.tasks} if args.tasks else {}
         lvu = run_lvu(args.data, path, runs=args.runs, seed=args.seed, **kw)
-        rows = {}
-        for task, res in lvu.items():
-            metric = res["metric"]
-            mean, se = res["summary"][metric]
-            scale = 1.0 if metric == "mse" else 100.0
-            rows[f"{task} ({metric})"] = (scale * mean, scale * se)
-        return rows
+        return {f"{task} ({lvu[task]['metric']})": v for task, v in task_summary(lvu).items()}
     if args.protocol == "movienet-places":
         res = run_place_tagging(args.data, path, runs=args.runs, seed=args.seed)
         return {f"{k}": (100 * m, 100 * s) for k, (m, s) in res["summary"].items()}

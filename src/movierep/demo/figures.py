@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -202,6 +201,5 @@ def timeline(p: Paths) -> Figure:
 
 
 def all_figures(p: Paths, preset: DemoPreset) -> list[Figure]:
-    """Every figure of the report; a figure whose inputs are missing is left out."""
-    out = [loss_curves(p, preset), *embedding_maps(p, preset), retrieval_grid(p), timeline(p)]
-    return [f for f in out if f.png and not math.isnan(len(f.png))]
+    """Every figure of the report."""
+    return [loss_curves(p, preset), *embedding_maps(p, preset), retrieval_grid(p), timeline(p)]

@@ -37,6 +37,7 @@ from movierep.jobs import JobReport
 from movierep.models.factory import random_init_like
 from movierep.recipes import cvrl, maskpred, modist, supervised
 from movierep.tasks.feature_classifier import ClassifierConfig
+from movierep.tasks.lvu import task_summary
 from movierep.tasks.lvu_ot import OTConfig, rank_summary, run_lvu_ot
 from movierep.tasks.vidsitu_features import vidsitu_event_features
 from movierep.tasks.vidsitu_relations import run_relation_task
@@ -192,14 +193,21 @@ class VidSitu:
         self.val = load_vidsitu(self.root, "val")
         self.cache = p.out / "features" / "vidsitu"
 
-    def features(self, backbone: str | None, txe: str | None) -> dict[str, np.ndarray]:
-        """``{"train", "val"}``: (clips, 5, D) event features of every clip."""
+    def features(self, backbone: str | None, txe: str | Path | None) -> dict[str, np.ndarray]:
+        """``{"train", "val"}``: (clips, 5, D) event features of every clip.
+
+        ``txe``: None (the backbone's), ``"N"`` (untrained TxE), ``"MaskPred"`` (the TxE
+        pretrained on ``backbone``'s features) or a TxE checkpoint.
+        """
         out = {}
+        if isinstance(txe, Path) or txe is None:
+            ctx = txe
+        else:
+            ctx = self.p.txe(str(backbone), trained=txe == "MaskPred")
         for split, clips in (("train", self.train), ("val", self.val)):
             if backbone is None:
                 out[split] = np.zeros((len(clips), 5, 1), np.float32)
                 continue
-            ctx = None if txe is None else self.p.txe(backbone, trained=txe == "MaskPred")
             out[split] = vidsitu_event_features(
                 clips, self.p.backbone(backbone), self.cache / f"{backbone}_{split}.parquet",
                 contextualizer=ctx,
@@ -245,13 +253,13 @@ def vidsitu_relations(p: Paths, preset: DemoPreset, seed: int) -> None:
 
 
 def srl_rows(
-    p: Paths, preset: DemoPreset, seed: int, specs: Any, txe_of: Any = None
+    p: Paths, preset: DemoPreset, seed: int, specs: Any
 ) -> dict[str, dict[str, tuple[float, float]]]:
-    """TxD on every row's features: roles scored as VidSitu does (×100)."""
+    """TxD on every ``(name, backbone, txe)`` row's features: roles as VidSitu scores them."""
     data = VidSitu(p)
     rows = {}
     for name, backbone, txe in specs:
-        x = data.features(backbone, txe) if txe_of is None else txe_of(data, backbone, txe)
+        x = data.features(backbone, txe)
         cfg = dataclasses.replace(SRL_CPU, steps=preset.srl_steps, vision=backbone is not None)
         res = run_srl_task(
             data.train, data.val, x["train"], x["val"], runs=preset.runs["srl"], cfg=cfg,
@@ -283,7 +291,7 @@ ABLATIONS = (
 
 def txe_ablations(p: Paths, preset: DemoPreset, seed: int) -> None:
     """Hier-SSL Table 2 (``--ablations``): TxE variants, each scored on roles (CVRL)."""
-    specs, ckpts = [], {}
+    specs = []
     for i, (name, sizes, stride, loss, sampling) in enumerate(ABLATIONS):
         out = p.out / "ablations" / "txe" / f"variant{i}"
         sets = _sets(preset.ablation_txe_steps, seed, f"maskpred.mask_sizes={sizes}")
@@ -292,19 +300,9 @@ def txe_ablations(p: Paths, preset: DemoPreset, seed: int) -> None:
         if not (out / "last").is_dir():
             cfg = maskpred.resolve("cpu", sets=sets)
             _trained(maskpred.run(cfg, features=[p.events("cvrl")], out=out))
-        ckpts[name] = out / "last"
-        specs.append((name, "cvrl", name))
+        specs.append((name, "cvrl", out / "last"))
 
-    def txe_of(data: VidSitu, backbone: str, name: str) -> dict[str, np.ndarray]:
-        out = {}
-        for split, clips in (("train", data.train), ("val", data.val)):
-            out[split] = vidsitu_event_features(
-                clips, p.backbone(backbone), data.cache / f"{backbone}_{split}.parquet",
-                contextualizer=ckpts[name],
-            )  # fmt: skip
-        return out
-
-    rows = srl_rows(p, preset, seed, specs, txe_of)
+    rows = srl_rows(p, preset, seed, specs)
     results.save(p.out, "hier_table2", rows, runs=preset.runs["srl"])
 
 
@@ -367,31 +365,23 @@ TABLE5_ROWS = (
 def lvu_ot(p: Paths, preset: DemoPreset, seed: int) -> None:
     """Hier-SSL Table 5: LVU's nine tasks with the Object Transformer, its scene pathway, OT++."""
     sources = lvu_sources(p)
+    scenes: dict[tuple[str, str], pa.Table] = {}  # (backbone, column) -> cut table, built once
     rows, means = {}, {}
     for name, inst, pretrain, scene in TABLE5_ROWS:
         instances = None if inst is None else p.out / "features" / f"instances_{inst}.parquet"
-        scene_table = None
-        if scene is not None:
+        if scene is not None and scene not in scenes:
             backbone, column = scene
-            table = tables.read_table(p.events(backbone))
-            if column != "feature":
-                keep = [c for c in table.column_names if c not in ("feature", column)]
-                table = table.select(keep).append_column("feature", table.column(column))
-            scene_table = cut_rows(
-                table.drop_columns([c for c in table.column_names if c == "context_feature"]),
-                sources,
-            )
+            table = tables.as_feature(tables.read_table(p.events(backbone)), column)
+            extra = [c for c in table.column_names if c == "context_feature"]
+            scenes[scene] = cut_rows(table.drop_columns(extra), sources)
         cfg = OTConfig(
             epochs=preset.ot_epochs, pretrain_steps=preset.ot_pretrain_steps if pretrain else 0
         )
         res = run_lvu_ot(
-            p.lvu, instances, scene_table, runs=preset.runs["ot"], seed=seed, cfg=cfg, desc=name
-        )
-        rows[name] = {
-            t: ((1.0 if r["metric"] == "mse" else 100.0) * r["summary"][r["metric"]][0],
-                (1.0 if r["metric"] == "mse" else 100.0) * r["summary"][r["metric"]][1])
-            for t, r in res.items()
-        }  # fmt: skip
+            p.lvu, instances, None if scene is None else scenes[scene], runs=preset.runs["ot"],
+            seed=seed, cfg=cfg, desc=name,
+        )  # fmt: skip
+        rows[name] = task_summary(res)
         means[name] = {t: v[0] for t, v in rows[name].items()}
         items = {t: len(r["predictions"]) for t, r in res.items()}
     ranks = rank_summary(means, LVU_REGRESSIONS)

@@ -18,7 +18,7 @@ from movierep.demo import results
 from movierep.demo.hierarchy import Paths, cut_rows, head, lvu_sources
 from movierep.demo.presets import DemoPreset
 from movierep.demo.scenes import features_of, fps
-from movierep.tasks.lvu import LVUConfig, run_lvu
+from movierep.tasks.lvu import LVUConfig, run_lvu, task_summary
 from movierep.tasks.moderation import ModerationConfig, run_moderation
 from movierep.tasks.movienet import PLACE_CONFIG, SBD_CONFIG, run_place_tagging, run_sbd
 from movierep.tasks.place_retrieval import lvu_place_retrieval
@@ -58,12 +58,8 @@ def lvu(p: Paths, preset: DemoPreset, seed: int, ablations: bool) -> None:
         table = cut_rows(features_of(p, enc, "movie"), sources)
         cfg = LVUConfig(head=head(preset, LVUConfig().head))
         res = run_lvu(p.lvu, table, runs=preset.runs["lvu"], seed=seed, cfg=cfg)
-        rows[row] = {}
+        rows[row] = task_summary(res)
         items = {task: len(r["predictions"]) for task, r in res.items()}
-        for task, r in res.items():
-            scale = 1.0 if r["metric"] == "mse" else 100.0
-            mean, se = r["summary"][r["metric"]]
-            rows[row][task] = (scale * mean, scale * se)
     results.save(p.out, "m2s_table3", rows, runs=preset.runs["lvu"], eval_items=items)
 
 

@@ -24,6 +24,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from movierep import files, tables
+from movierep.checkpoint import read_config
 from movierep.data.benchmarks.movienet_shots import write_shots_folder
 from movierep.data.corpus import Corpus
 from movierep.demo.hierarchy import Paths, _sets, _trained, check
@@ -116,8 +117,6 @@ def train_scene_encoder(
 
 def scene_window(encoder: Path) -> int:
     """Shots per scene the encoder was trained on (its run config)."""
-    from movierep.checkpoint import read_config
-
     run = read_config(encoder).get("run_config", {})
     return int(run.get("data", {}).get("shots_per_scene", 4))
 

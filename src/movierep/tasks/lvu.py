@@ -242,6 +242,19 @@ def run_lvu(
     return out
 
 
+def task_summary(result: dict[str, Any]) -> dict[str, tuple[float, float]]:
+    """``{task: (mean, se)}`` of a :func:`run_lvu` or ``run_lvu_ot`` result, as printed.
+
+    Top-1 accuracy in %, MSE as is (LVU's tables).
+    """
+    out = {}
+    for task, res in result.items():
+        scale = 1.0 if res["metric"] == "mse" else 100.0
+        mean, se = res["summary"][res["metric"]]
+        out[task] = (scale * mean, scale * se)
+    return out
+
+
 def _examples(
     table: pa.Table, items: Sequence[LVUItem], source: str, aggregate: str
 ) -> tuple[np.ndarray, np.ndarray]:
