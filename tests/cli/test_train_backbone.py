@@ -81,11 +81,15 @@ def test_cvrl_trains_resumes_and_continues_from_init(videos, tmp_path, capsys):
 
 
 @pytest.mark.slow
-def test_modist_and_supervised_smoke(videos, kinetics, tmp_path):
+def test_modist_and_supervised_smoke(videos, kinetics, tmp_path, frame_cache_dir):
     base = ["train", "backbone", "--steps", "1", *SMALL]
     modist = ["--method", "modist", "--data", str(videos), "--out", str(tmp_path / "m")]
     assert main([*base, *modist]) == 0
-    assert (tmp_path / "m" / "flow_cache").is_dir()
+    # flow is computed once per video, in the decoded-frame cache beside its frames
+    assert list((frame_cache_dir / "frames").rglob("flow-*.npy"))
+    off = ["--set", "data.frame_cache=decode", "--out", str(tmp_path / "m_off")]
+    assert main([*base, *modist[:-2], *off]) == 0
+    assert (tmp_path / "m_off" / "flow_cache").is_dir()  # the decode path: flow per clip
     sup = ["--method", "supervised", "--data", str(kinetics), "--out", str(tmp_path / "s")]
     assert main([*base, *sup]) == 0
     record = json.loads((tmp_path / "s" / "metrics.jsonl").read_text().splitlines()[-1])
@@ -168,3 +172,17 @@ def test_resume_after_a_kill_equals_the_uninterrupted_run(
     full, part = weights(tmp_path / "full" / "last"), weights(tmp_path / "part" / "last")
     assert full.keys() == part.keys()
     assert all(torch.equal(full[k], part[k]) for k in full)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("method", ["cvrl", "modist"])
+def test_cached_frames_and_batch_augmentation_train_as_decoding(method, videos, tmp_path):
+    """The input pipeline's two paths (decode each clip and augment it in the loader; the
+    frame cache and augmentation of the batch in the training process) draw the same clips
+    with the same augmentations: the loss curves agree to float precision."""
+    args = ["train", "backbone", "--method", method, "--data", str(videos), *SMALL]
+    args += ["--set", "data.segment_s=1.0", "--steps", "3"]
+    old = ["--set", "data.frame_cache=decode", "--set", "data.augment_on=worker"]
+    assert main([*args, *old, "--out", str(tmp_path / "old")]) == 0
+    assert main([*args, "--out", str(tmp_path / "new")]) == 0
+    np.testing.assert_allclose(losses(tmp_path / "new"), losses(tmp_path / "old"), rtol=1e-4)

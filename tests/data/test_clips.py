@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 import torch
 
-from movierep.data.clips import centered_start, clip_duration, sample_pair_starts
+from movierep.data.clips import centered_start, sample_pair_starts
+from movierep.data.frames import clip_duration
 
 
 def test_pair_gap_follows_cvrl_decreasing_density():
@@ -72,20 +73,33 @@ def test_clip_pair_dataset_items(tmp_path):
     assert not torch.equal(item["view1"], item["view2"])
 
 
-def test_clip_pair_dataset_with_cached_flow(tmp_path):
+@pytest.mark.parametrize("cached", [True, False])
+def test_clip_pair_dataset_with_flow(tmp_path, cached):
     from movierep.data.augment import ClipAugment
-    from movierep.data.clips import CachedFlow, ClipPairDataset
+    from movierep.data.clips import ClipPairDataset
+    from movierep.data.frames import CachedFrames, DecodedFrames
     from movierep.data.sources import folder_source
+    from movierep.video.frame_cache import FrameCache
 
     write_video(tmp_path / "videos" / "v.mp4")
     spans = folder_source(tmp_path / "videos").spans
-    flow = CachedFlow(tmp_path / "cache")
-    ds = ClipPairDataset(spans, ClipAugment(size=32), num_frames=4, frame_stride=2, flow=flow)
+    frames = (
+        CachedFrames(FrameCache(tmp_path / "frames"))
+        if cached
+        else DecodedFrames(tmp_path / "cache")
+    )
+    ds = ClipPairDataset(
+        spans, ClipAugment(size=32), num_frames=4, frame_stride=2, frames=frames, flow=True,
+        augment_on="worker",
+    )  # fmt: skip
     torch.manual_seed(0)
     item = ds[0]
     assert item["flow1"].shape == item["flow2"].shape == (2, 3, 32, 32)
     assert item["flow1"].abs().max() > 0.5  # the square moves 4 px per clip step
-    assert len(list((tmp_path / "cache").rglob("*.npy"))) == 2
+    if cached:  # one flow array for the whole video, beside its frames
+        assert len(list((tmp_path / "frames").rglob("flow-*.npy"))) == 1
+    else:  # one file per drawn clip
+        assert len(list((tmp_path / "cache").rglob("*.npy"))) == 2
 
 
 def test_labelled_clip_dataset_centres_eval_clips(tmp_path):

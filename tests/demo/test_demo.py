@@ -1,4 +1,5 @@
-"""``movierep demo --preset tiny`` end to end: every table finite, every plot an image."""
+"""``movierep demo --preset tiny`` end to end: every table finite, every plot an image, and
+a second run with the same seed reporting the very same numbers."""
 
 from __future__ import annotations
 
@@ -6,7 +7,10 @@ import base64
 import errno
 import io
 import json
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -22,6 +26,8 @@ TABLES = {
     "diag_shots", "diag_maskpred",
 }  # fmt: skip
 FIGURES = {"losses", "map_fixed", "map_cowatch", "retrievals", "timeline"}
+#: Facts that time or measure the machine's load: the only numbers two runs may differ in.
+TIMING_FACTS = {"stage time", "peak memory", "stages"}
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +44,7 @@ def _tables(report: dict) -> dict[str, dict]:  # type: ignore[type-arg]
 def test_the_report_holds_every_table_with_finite_numbers(demo: Path) -> None:
     report = json.loads((demo / "report.json").read_text())
     tables = _tables(report)
-    assert set(tables) == TABLES
+    assert set(tables) == TABLES | {"pretraining_losses"}
     for key, table in tables.items():
         cells = [c for row in table["rows"] for c in row["cells"].values() if c is not None]
         assert cells, key
@@ -56,6 +62,17 @@ def test_the_report_holds_every_table_with_finite_numbers(demo: Path) -> None:
         assert 0 <= row["cells"]["#top-1"]["mean"] <= 9
     # every task ranks at least one row first (ties share the rank)
     assert sum(r["cells"]["#top-1"]["mean"] for r in tables["hier_table5"]["rows"]) >= 9
+
+
+def test_results_carry_n_and_spread_and_place_retrieval_its_standard_error(demo: Path) -> None:
+    for path in (demo / "results").glob("*.json"):
+        assert "NaN" not in path.read_text(), path.name
+    rows = json.loads((demo / "results" / "m2s_table2.json").read_text())["rows"]
+    p1 = rows["E_scene (cowatch) | all"]["P@1"]
+    assert p1["n"] >= 2 and p1["spread"] == f"queries ({p1['n']})" and p1["se"] is not None
+    losses = _tables(json.loads((demo / "report.json").read_text()))["pretraining_losses"]
+    names = {r["name"] for r in losses["rows"]}
+    assert {"Slow-D CVRL", "TxE mask prediction (CVRL)", "scene MoCo (cowatch)"} <= names
 
 
 def test_every_finding_of_the_spec_gets_a_verdict(demo: Path) -> None:
@@ -83,6 +100,31 @@ def test_the_html_is_self_contained_and_every_plot_decodes(demo: Path) -> None:
     assert md.count("| Slow-D+TxE+TxD, CVRL, MaskPred |") == 1
     for key in FIGURES:
         assert (demo / "figures" / f"{key}.png").is_file()
+
+
+def _numbers(report: dict) -> dict:  # type: ignore[type-arg]
+    facts = {k: v for k, v in report["facts"].items() if k not in TIMING_FACTS}
+    return {**report, "facts": facts}
+
+
+def test_a_second_run_with_the_same_seed_reports_the_same_numbers(
+    demo: Path, tmp_path: Path
+) -> None:
+    """Every number of report.json but the timings, from a fresh process and folder.
+
+    The second run is another process with another string-hash seed, so nothing may hang
+    on the order of a set or on anything else a process picks for itself.
+    """
+    first = json.loads((demo / "report.json").read_text())
+    again = tmp_path / "again"
+    cmd = [sys.executable, "-m", "movierep", "demo", "--preset", "tiny", "--out", str(again)]
+    env = {**os.environ, "PYTHONHASHSEED": "12345"}
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    second = json.loads((again / "report.json").read_text())
+    assert set(first["facts"]) - set(_numbers(first)["facts"]) == TIMING_FACTS
+    for key in first:
+        assert _numbers(second)[key] == _numbers(first)[key], key
 
 
 def test_a_rerun_skips_every_finished_stage(demo: Path, capsys: pytest.CaptureFixture[str]) -> None:

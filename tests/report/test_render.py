@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import io
 import json
 import re
@@ -206,6 +207,16 @@ def test_markdown_tables_match() -> None:
     assert "![Losses](figures/loss.png)" in text
     assert "![Map]" not in text and "**Map.** t-SNE." in text
     assert "- **contradicted** — *M2S*: co-watch beats random" in text
+
+
+def test_a_table_without_a_winner_bolds_nothing() -> None:
+    table = dataclasses.replace(_table(), highlight_best=False)
+    report = Report("R", "", (Section("S", tables=(table,)),))
+    assert "**" not in "\n".join(
+        line for line in render_markdown(report).splitlines() if line.startswith("|")
+    )
+    assert "<strong>" not in render_html(report).split("<tbody>")[1]
+    assert set(report_json(report)["sections"][0]["tables"][0]["best"].values()) == {None}
 
 
 # -- JSON and files ---------------------------------------------------------------------

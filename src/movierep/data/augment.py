@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
@@ -64,6 +65,35 @@ class ClipAugmentParams:
     blur_sigma: float | None
     solarize: bool
 
+    #: Length of :meth:`to_vector`.
+    VECTOR_SIZE: ClassVar[int] = 17
+
+    def to_vector(self) -> Tensor:
+        """The draws as one float64 vector (17,), so a batch of them collates into (B, 17).
+
+        Layout: crop (top, left, h, w), flip, jitter, brightness, contrast, saturation, hue,
+        jitter order (4), grayscale, blur σ (NaN: no blur), solarize.
+        """
+        sigma = math.nan if self.blur_sigma is None else self.blur_sigma
+        return torch.tensor(
+            [*self.crop, self.flip, self.jitter, self.brightness, self.contrast,
+             self.saturation, self.hue, *self.jitter_order, self.grayscale, sigma,
+             self.solarize],
+            dtype=torch.float64,
+        )  # fmt: skip
+
+    @classmethod
+    def from_vector(cls, v: Tensor) -> ClipAugmentParams:
+        """Inverse of :meth:`to_vector`."""
+        x = [float(a) for a in v.tolist()]
+        return cls(
+            crop=(int(x[0]), int(x[1]), int(x[2]), int(x[3])),
+            flip=bool(x[4]), jitter=bool(x[5]), brightness=x[6], contrast=x[7],
+            saturation=x[8], hue=x[9], jitter_order=tuple(int(i) for i in x[10:14]),
+            grayscale=bool(x[14]), blur_sigma=None if math.isnan(x[15]) else x[15],
+            solarize=bool(x[16]),
+        )  # fmt: skip
+
 
 def _uniform(generator: torch.Generator, low: float, high: float) -> float:
     return low + (high - low) * float(torch.rand((), generator=generator))
@@ -93,7 +123,7 @@ def rgb_to_gray(x: Tensor) -> Tensor:
     return (x * w).sum(dim=-3, keepdim=True)
 
 
-def shift_hue(x: Tensor, delta: float) -> Tensor:
+def shift_hue(x: Tensor, delta: float | Tensor) -> Tensor:
     """Rotate the HSV hue of RGB pixels by ``delta`` turns, keeping saturation and value.
 
     With V = max(R, G, B), C = V - min(R, G, B) and the hue in sixths of a turn
@@ -103,7 +133,8 @@ def shift_hue(x: Tensor, delta: float) -> Tensor:
 
     Args:
         x: RGB (..., 3, H, W) in [0, 1].
-        delta: hue shift in turns.
+        delta: hue shift in turns: a number, or a tensor that broadcasts against
+            ``x`` without its channel axis (e.g. (B, 1, 1, 1) for x (B, T, 3, H, W)).
 
     Returns:
         RGB (..., 3, H, W).

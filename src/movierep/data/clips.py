@@ -21,18 +21,27 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 from torch.utils.data import Dataset
 
 from movierep.data.augment import ClipAugment
+from movierep.data.batch_augment import augment_batch, augment_flow_batch
+from movierep.data.frames import CachedFrames, DecodedFrames, FrameSource
 from movierep.data.sources import VideoSpan
 from movierep.errors import UserError
+from movierep.video.frame_cache import DecodeSettings, FrameCache, frame_cache_from
 
 ClipTransform = Callable[[Tensor], Tensor]
 """(T, H, W, 3) uint8 frames -> (C, T, S, S) float clip."""
+
+#: Where clip augmentation runs: in the data-loader worker, item by item, or on the
+#: training device, batch by batch (:mod:`movierep.data.batch_augment`).
+AugmentOn = Literal["device", "worker"]
 
 
 @dataclass(frozen=True)
@@ -59,6 +68,14 @@ class ClipConfig:
             a contrastive batch's negatives include other moments of the same movie
             (same places, same characters: appearance cannot tell them apart); 1 is the
             papers' uniform sampling. See :mod:`movierep.data.sampling`.
+        frame_cache: where clips are read: ``auto`` (the decoded-frame cache in its
+            default folder, ``$MOVIEREP_CACHE_DIR/frames`` or ``~/.cache/movierep/frames``),
+            a folder (the cache there), or ``decode`` (decode every clip from its file when it
+            is drawn, the slow path; see :mod:`movierep.data.frames`).
+        cache_short_side: decode into the cache at this short side (None: the videos' own
+            size, as on-the-fly decoding reads them).
+        augment_on: ``device`` (augment each batch on the training device,
+            :mod:`movierep.data.batch_augment`) or ``worker`` (each clip in the loader).
     """
 
     num_frames: int = 16
@@ -70,6 +87,15 @@ class ClipConfig:
     view_aspect: float = 1.0
     eval_view_aspect: float | None = None
     spans_per_video: int = 1
+    frame_cache: str = "auto"
+    cache_short_side: int | None = None
+    augment_on: AugmentOn = "device"
+
+
+def frame_source(cfg: ClipConfig, flow_root: str | Path | None = None) -> FrameSource:
+    """The frame source ``cfg.frame_cache`` names (``flow_root``: per-clip flow of ``decode``)."""
+    cache = frame_cache_from(cfg.frame_cache, DecodeSettings(cfg.cache_short_side))
+    return DecodedFrames(flow_root) if cache is None else CachedFrames(cache)
 
 
 def clip_augment(cfg: ClipConfig) -> ClipAugment:
@@ -149,18 +175,13 @@ def centered_start(start: float, end: float, clip_duration: float) -> float:
     return max(0.0, (start + end - clip_duration) / 2.0)
 
 
-def clip_duration(num_frames: int, frame_stride: int, fps: float) -> float:
-    """Seconds covered by a clip: ``num_frames · frame_stride / fps``."""
-    return num_frames * frame_stride / fps
-
-
 def read_span_clips(
     span: VideoSpan,
     starts_fn: Callable[[float, float], Sequence[float]],
     num_frames: int,
     frame_stride: int,
 ) -> list[np.ndarray]:
-    """Open ``span``'s video once and read the clips whose starts ``starts_fn`` chooses.
+    """Decode the clips of ``span`` whose starts ``starts_fn`` chooses (one open of the file).
 
     Args:
         span: the video span.
@@ -171,48 +192,45 @@ def read_span_clips(
     Returns:
         One (T, H, W, 3) uint8 array per start.
     """
-    from movierep.video.decode import open_video
-
-    with open_video(span.path, threads=1) as reader:
-        info = reader.info
-        end = span.end if span.end is not None else info.duration
-        length = clip_duration(num_frames, frame_stride, info.fps)
-        starts = starts_fn(max(0.0, end - span.start), length)
-        return [
-            np.asarray(reader.read_clip(span.start + s, num_frames, frame_stride)) for s in starts
-        ]
+    return [c.frames for c in DecodedFrames().clips(span, starts_fn, num_frames, frame_stride)]
 
 
-class CachedFlow:
-    """Flow provider for :class:`ClipPairDataset`: optical flow of a clip, cached on disk.
+_RAW = ("frames", "flow")  # item keys collated with padding (raw frames and flow)
 
-    The key is the file, the clip start (ms), the clip's shape and a checksum of its
-    pixels, so a clip drawn again in a later epoch reuses its flow
-    (:class:`movierep.video.flow.FlowCache`, OpenCV DIS flow).
 
-    Args:
-        root: cache folder.
+def collate_clips(items: Sequence[dict[str, Tensor]]) -> dict[str, Tensor]:
+    """Stack a list of items (a loader's ``collate_fn``).
+
+    Raw ``frames*`` / ``flow*`` tensors (N, H, W, C) of videos of several sizes are
+    zero-padded to a common H × W first; every crop box lies inside its own clip, so the
+    padding is never read.
     """
-
-    def __init__(self, root: str | Path) -> None:
-        self.root = Path(root)
-
-    def __call__(self, span: VideoSpan, start: float, frames: np.ndarray) -> np.ndarray:
-        """Flow (T−1, H, W, 2) of ``frames`` (T, H, W, 3), the clip at ``start`` in ``span``."""
-        from movierep.video.flow import FlowCache
-
-        checksum = int(frames[:, ::8, ::8].astype(np.int64).sum())
-        key = (str(span.path), round((span.start + start) * 1000), frames.shape, checksum)
-        return FlowCache(self.root).get_or_compute(key, lambda: frames)
+    out: dict[str, Tensor] = {}
+    for key in items[0]:
+        values = [item[key] for item in items]
+        if key.startswith(_RAW) and len({tuple(v.shape) for v in values}) > 1:
+            H = max(v.shape[1] for v in values)
+            W = max(v.shape[2] for v in values)
+            values = [F.pad(v, (0, 0, 0, W - v.shape[2], 0, H - v.shape[1])) for v in values]
+        out[key] = torch.stack(values)
+    return out
 
 
 class ClipPairDataset(Dataset[dict[str, Tensor]]):
     """CVRL positive pairs: two augmented clips of the same span (one item per span).
 
-    Item ``i`` holds ``view1``/``view2`` (C, T, S, S) and ``index`` (the span index). With a
-    flow provider (MoDist) it also holds ``flow1``/``flow2`` (2, T−1, S, S): the optical flow
-    of the same two clips under the same crop and flip as their RGB view
-    (:meth:`ClipAugment.apply_flow`).
+    Item ``i`` holds ``index`` (the span index) and, after :meth:`prepare_batch`,
+    ``view1``/``view2`` (C, T, S, S) and with ``flow`` (MoDist) ``flow1``/``flow2``
+    (2, T−1, S, S): the optical flow of the same two clips under the same crop and flip as
+    their RGB view (:meth:`ClipAugment.apply_flow`).
+
+    With ``augment_on="device"`` (the recipes' default, ``data.augment_on``) an item holds
+    the raw clips ``frames1``/``frames2`` (T, H, W, 3) uint8, the augmentation draws
+    ``aug1``/``aug2`` (17,) (:meth:`ClipAugmentParams.to_vector`) and raw
+    ``flow1``/``flow2`` (T−1, H, W, 2) float16; :meth:`prepare_batch` augments the whole
+    batch where the model runs. With ``"worker"`` (the default here) the item is augmented
+    when loaded. The random draws (starts, then each view's parameters) come from the
+    same RNG in the same order either way.
 
     Args:
         spans: the videos.
@@ -220,10 +238,13 @@ class ClipPairDataset(Dataset[dict[str, Tensor]]):
             for each view.
         num_frames: T.
         frame_stride: source frames between clip frames.
-        flow: ``(span, clip_start, frames (T, H, W, 3)) -> flow (T−1, H, W, 2)``, or None.
+        frames: where clips are read (default: the decoded-frame cache at its default
+            folder, :class:`~movierep.data.frames.CachedFrames`).
+        flow: also give each clip's optical flow (MoDist).
         pair_starts: ``(duration, clip_duration) -> (start_1, start_2)``: CVRL's
             :func:`sample_pair_starts` (default) or MoDist's
             :func:`sample_shifted_pair_starts`.
+        augment_on: ``"worker"`` or ``"device"`` (see above).
     """
 
     def __init__(
@@ -233,44 +254,69 @@ class ClipPairDataset(Dataset[dict[str, Tensor]]):
         *,
         num_frames: int = 16,
         frame_stride: int = 4,
-        flow: Callable[[VideoSpan, float, np.ndarray], np.ndarray] | None = None,
+        frames: FrameSource | None = None,
+        flow: bool = False,
         pair_starts: PairStarts = sample_pair_starts,
+        augment_on: AugmentOn = "worker",
     ) -> None:
         self.spans = list(spans)
         self.augment = augment
         self.num_frames = num_frames
         self.frame_stride = frame_stride
+        self.frames = frames if frames is not None else CachedFrames(FrameCache())
         self.flow = flow
         self.pair_starts = pair_starts
+        self.augment_on = augment_on
+        self.collate = collate_clips
 
     def __len__(self) -> int:
         return len(self.spans)
 
     def __getitem__(self, i: int) -> dict[str, Tensor]:
         span = self.spans[i]
-        starts: list[float] = []
-
-        def pick(duration: float, length: float) -> list[float]:
-            starts.extend(self.pair_starts(duration, length))
-            return starts
-
-        clips = read_span_clips(span, pick, self.num_frames, self.frame_stride)
+        clips = self.frames.clips(
+            span, self.pair_starts, self.num_frames, self.frame_stride, flow=self.flow
+        )
         item = {"index": torch.tensor(i)}
-        for k, (start, frames) in enumerate(zip(starts, clips, strict=True), start=1):
-            clip = torch.from_numpy(frames)
-            params = self.augment.sample_params(torch.default_generator, *frames.shape[1:3])
-            item[f"view{k}"] = self.augment.apply(clip, params)
-            if self.flow is not None:
-                flow = torch.from_numpy(np.asarray(self.flow(span, start, frames), np.float32))
-                item[f"flow{k}"] = self.augment.apply_flow(flow, params)
+        for k, clip in enumerate(clips, start=1):
+            frames = torch.from_numpy(clip.frames)
+            params = self.augment.sample_params(torch.default_generator, *clip.frames.shape[1:3])
+            flow = None if clip.flow is None else torch.from_numpy(clip.flow)
+            if self.augment_on == "device":
+                item[f"frames{k}"], item[f"aug{k}"] = frames, params.to_vector()
+                if flow is not None:
+                    item[f"flow{k}"] = flow
+            else:
+                item[f"view{k}"] = self.augment.apply(frames, params)
+                if flow is not None:
+                    item[f"flow{k}"] = self.augment.apply_flow(flow.float(), params)
         return item
+
+    def prepare_batch(self, batch: dict[str, Tensor]) -> dict[str, Tensor]:
+        """Augment a collated batch on its device (``augment_on="device"``; else unchanged).
+
+        ``frames{k}`` (B, T, H, W, 3) uint8 + ``aug{k}`` (B, 17) -> ``view{k}``
+        (B, 3, T, S, W); raw ``flow{k}`` (B, T−1, H, W, 2) -> (B, 2, T−1, S, W).
+        """
+        if self.augment_on != "device":
+            return batch
+        out = {k: v for k, v in batch.items() if not k.startswith((*_RAW, "aug"))}
+        for k in (1, 2):
+            params = batch[f"aug{k}"]
+            out[f"view{k}"] = augment_batch(batch[f"frames{k}"], params, self.augment)
+            if f"flow{k}" in batch:
+                out[f"flow{k}"] = augment_flow_batch(batch[f"flow{k}"], params, self.augment)
+        return out
 
 
 class LabelledClipDataset(Dataset[dict[str, Tensor]]):
     """One clip per labelled span, for the supervised baseline (the paper's "Sup" rows).
 
     Training draws the clip start uniformly inside the span; evaluation takes the centred
-    clip. Item: ``clip`` (C, T, S, S) and ``label`` (int64).
+    clip. Item: ``clip`` (C, T, S, S) and ``label`` (int64). With a :class:`ClipAugment`
+    as ``transform`` and ``augment_on="device"``, items hold the raw ``frames`` and draws
+    ``aug`` and :meth:`prepare_batch` makes ``clip`` on the training device (as
+    :class:`ClipPairDataset`).
     """
 
     def __init__(
@@ -281,15 +327,22 @@ class LabelledClipDataset(Dataset[dict[str, Tensor]]):
         num_frames: int = 16,
         frame_stride: int = 4,
         random_start: bool = True,
+        frames: FrameSource | None = None,
+        augment_on: AugmentOn = "worker",
     ) -> None:
         unlabelled = [s.video_id for s in spans if s.label < 0]
         if unlabelled:
             raise UserError(f"{unlabelled[0]}: a supervised dataset needs labelled spans")
+        if augment_on == "device" and not isinstance(transform, ClipAugment):
+            raise ValueError("augment_on='device' needs a ClipAugment transform")
         self.spans = list(spans)
         self.transform = transform
         self.num_frames = num_frames
         self.frame_stride = frame_stride
         self.random_start = random_start
+        self.frames = frames if frames is not None else CachedFrames(FrameCache())
+        self.augment_on = augment_on
+        self.collate = collate_clips
 
     def __len__(self) -> int:
         return len(self.spans)
@@ -302,5 +355,18 @@ class LabelledClipDataset(Dataset[dict[str, Tensor]]):
                 return [max(0.0, duration - length) * float(torch.rand(()))]
             return [centered_start(0.0, duration, length)]
 
-        (clip,) = read_span_clips(span, pick, self.num_frames, self.frame_stride)
-        return {"clip": self.transform(torch.from_numpy(clip)), "label": torch.tensor(span.label)}
+        (clip,) = self.frames.clips(span, pick, self.num_frames, self.frame_stride)
+        frames, label = torch.from_numpy(clip.frames), torch.tensor(span.label)
+        if self.augment_on == "device":
+            assert isinstance(self.transform, ClipAugment)
+            params = self.transform.sample_params(torch.default_generator, *frames.shape[1:3])
+            return {"frames": frames, "aug": params.to_vector(), "label": label}
+        return {"clip": self.transform(frames), "label": label}
+
+    def prepare_batch(self, batch: dict[str, Tensor]) -> dict[str, Tensor]:
+        """``frames`` + ``aug`` -> ``clip`` (B, 3, T, S, W) on the batch's device (device mode)."""
+        if self.augment_on != "device":
+            return batch
+        assert isinstance(self.transform, ClipAugment)
+        clip = augment_batch(batch["frames"], batch["aug"], self.transform)
+        return {"clip": clip, "label": batch["label"]}

@@ -32,7 +32,7 @@ runs, so short videos (one-span action clips) still train.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterator, Sequence, Sized
+from collections.abc import Callable, Hashable, Iterator, Sequence, Sized
 from typing import Any
 
 import numpy as np
@@ -190,13 +190,15 @@ def seeded_loader(
     name: str = "data",
     groups: Sequence[Hashable] | None = None,
     group_size: int = 1,
+    collate_fn: Callable[[list[Any]], Any] | None = None,
 ) -> DataLoader[Any]:
     """A shuffling, drop-last, rank-sharded loader whose order and draws a resume reproduces.
 
     Dropping the last short batch keeps every contrastive batch the same size (and the
     number of negatives fixed), and every rank's batch count equal (DDP collectives stay
-    in step). ``batch_size`` is per process. With ``group_size`` k > 1 every batch is
-    ``batch_size / k`` runs of k items of one group (:class:`SeededSampler`).
+    in step). ``batch_size`` is per process; ``collate_fn`` stacks items (default:
+    torch's). With ``group_size`` k > 1 every batch is ``batch_size / k`` runs of k items
+    of one group (:class:`SeededSampler`).
 
     Raises:
         UserError: when the data hold fewer items than one global batch.
@@ -222,6 +224,7 @@ def seeded_loader(
         # the global RNG, which would shift the training step's stream on a resume
         generator=torch.Generator().manual_seed(seed),
         num_workers=num_workers,
+        collate_fn=collate_fn,
         drop_last=True,
         persistent_workers=num_workers > 0,
     )

@@ -23,8 +23,8 @@ from movierep.demo import results
 from movierep.demo.hierarchy import Paths
 from movierep.demo.presets import DemoPreset
 from movierep.demo.scenes import m2s, slug
+from movierep.demo.training_losses import loss_curve, training_runs
 from movierep.report import Figure, plots
-from movierep.runlog import read_metrics
 from movierep.store.index import StoreIndex
 from movierep.store.layout import read_level
 
@@ -32,26 +32,12 @@ MAX_POINTS = 250
 
 
 def loss_curves(p: Paths, preset: DemoPreset) -> Figure:
-    """Every pretraining's loss against its step."""
-    runs = {
-        "Slow-D CVRL": p.out / "backbones" / "cvrl",
-        "Slow-D MoDist": p.out / "backbones" / "modist",
-        "Slow-D supervised": p.out / "backbones" / "supervised",
-        "TxE mask prediction (CVRL)": p.out / "txe" / "cvrl",
-        "TxE mask prediction (MoDist)": p.out / "txe" / "modist",
-        "E_fixed SimCLR": m2s(p) / "image_encoder",
-    }
-    for source in preset.sources:
-        work = m2s(p) / "scene_encoders" / slug(source)
-        runs[f"shot adjacency ({source})"] = work / "moviesim"
-        runs[f"scene MoCo ({source})"] = work / "scenes"
+    """Every pretraining's loss against its step (:func:`training_runs` finds them)."""
     curves: dict[str, Sequence[tuple[int, float]]] = {}
-    for name, run in runs.items():
-        path = run / "metrics.jsonl"
-        if path.is_file():
-            rows = [r for r in read_metrics(path) if "loss" in r and "step" in r]
-            if rows:
-                curves[name] = [(int(r["step"]), float(r["loss"])) for r in rows]
+    for name, run in training_runs(p, preset).items():
+        curve = loss_curve(run)
+        if curve:
+            curves[name] = curve
     png = plots.loss_curves(curves, title="pretraining losses of this run")
     return Figure(
         "losses", "Pretraining loss curves", "Training loss against step for every "

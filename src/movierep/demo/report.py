@@ -1,14 +1,16 @@
 """The demo's report: the papers' tables from this run, figures, findings, run facts.
 
-Every number comes from this run's ``OUT/results/*.json`` (:mod:`movierep.demo.results`);
-only the reference columns are copied from the papers (:mod:`movierep.demo.references`).
+Every number comes from this run's ``OUT/results/*.json`` (:mod:`movierep.demo.results`)
+and its trainings' ``metrics.jsonl`` (:mod:`movierep.demo.training_losses`); only the
+reference columns are copied from the papers (:mod:`movierep.demo.references`). Each
+table's caption names the spread its standard errors (and so the findings' verdicts,
+:mod:`movierep.demo.verdicts`) are over.
 :mod:`movierep.report` writes it as ``OUT/report.html`` (self-contained), ``report.md``
 and ``report.json``.
 """
 
 from __future__ import annotations
 
-import math
 import os
 import platform
 from pathlib import Path
@@ -24,20 +26,25 @@ from movierep.demo.references import (
     REFERENCES,
     TABLE5_COLUMNS,
 )
+from movierep.demo.training_losses import loss_table, training_runs
+from movierep.demo.verdicts import Estimate
 from movierep.report import Cell, Report, Row, Section, Table, write_report
 
-NAN = math.nan
-SE_NOTE = (
-    "Mean ± standard error over the head's seeded runs ({runs} runs); the pretraining ran "
-    "once, so its seed-to-seed spread is not included."
-)
+
+def _cell(e: Estimate | None) -> Cell | None:
+    return None if e is None else Cell(e.mean, e.se)
 
 
-def _cell(v: tuple[float, float] | None) -> Cell | None:
-    if v is None:
-        return None
-    mean, se = v
-    return Cell(float(mean), None if math.isnan(se) else float(se))
+def spread_note(cells: list[Estimate]) -> str:
+    """The caption's sentence naming what the table's standard errors are over."""
+    spreads = list(dict.fromkeys(e.spread for e in cells if e.se is not None))
+    if not spreads:
+        return "Single measurements: no standard error, so these numbers decide no finding."
+    return (
+        "± is one standard error over "
+        + "; ".join(spreads)
+        + " (the spread every finding that uses this table is judged by)."
+    )
 
 
 def table(
@@ -47,15 +54,15 @@ def table(
     """Table ``key`` of this run with the paper's reference numbers beside it."""
     if not results.exists(p.out, key):
         return None
-    rows, extra = results.load(p.out, key)
+    rows, _ = results.load(p.out, key)
     refs = REFERENCES.get(key, {})
     out = []
     for name, metrics in rows.items():
         paper_row, numbers = refs.get(name, ("", {}))
         cells = {c: _cell(metrics.get(c)) for c in columns}
         out.append(Row(name, cells, reference=numbers, reference_name=paper_row))
-    runs = extra.get("runs")
-    text = caption + (" " + SE_NOTE.format(runs=runs) if runs else "")
+    shown = [e for metrics in rows.values() for c, e in metrics.items() if c in columns]
+    text = f"{caption} {spread_note(shown)}"
     return Table(key, title, text, columns, tuple(out), lower_is_better=lower, digits=digits)
 
 
@@ -85,8 +92,9 @@ def place_table(p: Paths) -> Table | None:
     return Table(
         "m2s_table2", "Movies2Scenes Table 2: place retrieval on LVU scenes",
         "Each val video of LVU's scene task queries the train videos by L2 distance of its "
-        "mean feature; precision@k (%) per true place. References: CLIP's columns beside "
-        "E_fixed, Ours beside E_scene (co-watch).",
+        "mean feature; precision@k (%) per true place, ± one standard error over that "
+        "place's queries (each query's precision is one unit). References: CLIP's columns "
+        "beside E_fixed, Ours beside E_scene (co-watch).",
         columns, tuple(out),
     )  # fmt: skip
 
@@ -162,8 +170,18 @@ def write(
         for key in (*REFERENCES, "m2s_table2")
         if results.exists(p.out, key)
     }
-    items = results.load(p.out, "m2s_table3")[1].get("eval_items", {})
-    findings = [*hier_findings(measured), *m2s_findings(measured, ablations, items)]
+
+    def items(key: str) -> dict[str, int]:
+        found: dict[str, int] = {}
+        if results.exists(p.out, key):
+            found = results.load(p.out, key)[1].get("eval_items", {})
+        return found
+
+    findings = [
+        *hier_findings(measured, items("hier_table5")),
+        *m2s_findings(measured, ablations, items("m2s_table3")),
+    ]
+    losses = loss_table(training_runs(p, preset))
     figures = all_figures(p, preset)
     fig = {f.key: f for f in figures}
     total = sum(timings.values())
@@ -180,11 +198,16 @@ def write(
     }
     sections = (
         Section(
+            "Pretraining",
+            "Every training of this run: its loss at the start and at the end, and its curve.",
+            () if losses is None else (losses,),
+            tuple(fig[k] for k in ("losses",) if k in fig),
+        ),
+        Section(
             "Hierarchical self-supervised pretraining",
             "Slow-D backbones (random, supervised, CVRL, MoDist), TxE pretrained by event "
             "mask prediction, and the VidSitu and LVU evaluations.",
             tuple(by_section["hier"]),
-            tuple(fig[k] for k in ("losses",) if k in fig),
         ),
         Section(
             "Movies2Scenes",
@@ -205,7 +228,10 @@ def write(
         "Both papers end to end on movierep's synthetic corpus: every number below was "
         "measured by this run; the reference columns are the papers' own numbers on the real "
         "benchmarks at full scale, printed for the shape of the result (which row wins), not "
-        "as values to match. Differences inside two standard errors are noise."
+        "as values to match. A finding counts a difference only beyond two standard errors "
+        "of it, over the spread its evidence names (pretraining seeds where the run trained "
+        "several, else the heads' seeded runs of one pretraining, or the queries of a "
+        "retrieval); a number without a standard error decides nothing."
     )
     report = Report("movierep demo report", intro, sections, tuple(findings), facts)
     return write_report(report, p.out)

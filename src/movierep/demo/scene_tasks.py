@@ -3,7 +3,8 @@
 Each table is one stage over the encoders' feature tables (:mod:`movierep.demo.scenes`):
 
 - ``m2s_table2`` place retrieval on LVU's scene task (val queries, train gallery, L2,
-  P@1/5/10 per place and over all queries),
+  P@1/5/10 per place and over all queries; mean ± s.e. over the queries, each query's
+  precision one unit),
 - ``m2s_table3`` LVU's nine tasks with a 2-hidden-layer MLP (top-1 %, MSE),
 - ``m2s_table4`` MovieNet place tagging (mAP %),
 - ``m2s_table5`` MovieNet scene boundaries (AP %, with mIoU and Recall@3s),
@@ -18,10 +19,11 @@ from movierep.demo import results
 from movierep.demo.hierarchy import Paths, cut_rows, head, lvu_sources
 from movierep.demo.presets import DemoPreset
 from movierep.demo.scenes import features_of, fps
+from movierep.demo.verdicts import Estimate
 from movierep.tasks.lvu import LVUConfig, run_lvu, task_summary
 from movierep.tasks.moderation import ModerationConfig, run_moderation
 from movierep.tasks.movienet import PLACE_CONFIG, SBD_CONFIG, run_place_tagging, run_sbd
-from movierep.tasks.place_retrieval import lvu_place_retrieval
+from movierep.tasks.place_retrieval import lvu_place_retrieval_per_query
 
 NAN = math.nan
 
@@ -40,13 +42,20 @@ def encoder_rows(preset: DemoPreset, ablations: bool = False) -> list[tuple[str,
 
 
 def place_retrieval(p: Paths, preset: DemoPreset) -> None:
-    """Movies2Scenes Table 2 (rows: ``<encoder> | <place>``, metrics ``P@k``)."""
+    """Movies2Scenes Table 2 (rows: ``<encoder> | <place>``, metrics ``P@k`` in %).
+
+    Each cell is the mean over that place's val queries of their precision@k, with its
+    standard error over the queries (``sd / √Q``).
+    """
     sources = lvu_sources(p)
-    rows: results.Rows = {}
+    rows: dict[str, dict[str, Estimate]] = {}
     for row, enc in encoder_rows(preset):
-        res = lvu_place_retrieval(p.lvu, cut_rows(features_of(p, enc, "movie"), sources), row)
+        table = cut_rows(features_of(p, enc, "movie"), sources)
+        res = lvu_place_retrieval_per_query(p.lvu, table, row)
         for place, by_k in res.items():
-            rows[f"{row} | {place}"] = {f"P@{k}": (100 * v, NAN) for k, v in by_k.items()}
+            rows[f"{row} | {place}"] = {
+                f"P@{k}": Estimate.of((100 * v).tolist(), "queries") for k, v in by_k.items()
+            }
     results.save(p.out, "m2s_table2", rows)
 
 

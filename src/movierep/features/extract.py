@@ -29,10 +29,12 @@ from torch import nn
 
 from movierep import dist, tables
 from movierep.checkpoint import read_config
-from movierep.data.clips import centered_start, clip_duration
+from movierep.data.clips import centered_start
+from movierep.data.frames import clip_duration
 from movierep.errors import UserError
 from movierep.jobs import Job, JobReport, merge_parts, pending_ids, run_jobs
 from movierep.models import load_pretrained
+from movierep.video.frame_cache import FrameCache, frame_cache_from
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,7 @@ def video_event_features(
     *,
     batch_size: int = 16,
     device: torch.device | str = "cpu",
+    frame_cache: FrameCache | None = None,
 ) -> np.ndarray:
     """Features of the events of one video.
 
@@ -79,6 +82,7 @@ def video_event_features(
         spec: clip shape.
         batch_size: clips per backbone call.
         device: where the backbone runs.
+        frame_cache: read clips from this decoded-frame cache (None: decode the file).
 
     Returns:
         (N, D) float32 features, one row per event in order.
@@ -92,8 +96,9 @@ def video_event_features(
     starts = np.array([centered_start(start, end, length) for start, end in events])
     order = np.argsort(starts, kind="stable")  # one sequential decode needs increasing starts
     clips = iter_event_clips(
-        video_path, starts[order].tolist(), spec.num_frames, spec.frame_stride, threads=1
-    )
+        video_path, starts[order].tolist(), spec.num_frames, spec.frame_stride, threads=1,
+        cache=frame_cache,
+    )  # fmt: skip
     feats: list[np.ndarray] = []
     batch: list[torch.Tensor] = []
     for n, clip in enumerate(clips, start=1):
@@ -212,6 +217,7 @@ def extract_event_features(
     source: str | Path = "events",
     shard: tuple[int, int] | None = None,
     show_progress: bool = True,
+    frame_cache: FrameCache | None = None,
 ) -> JobReport:
     """Run ``backbone`` over every event of ``events`` and write ``event_features`` to ``out``.
 
@@ -231,6 +237,7 @@ def extract_event_features(
         source: name of the events table, for error messages.
         shard: ``(i, n)`` to run only every n-th video (default: the torchrun rank).
         show_progress: show a progress bar.
+        frame_cache: read clips from this decoded-frame cache (None: decode each video).
 
     Returns:
         This worker's report (done, skipped and failed videos). ``out`` is written once
@@ -252,6 +259,7 @@ def extract_event_features(
             spec,
             batch_size=batch_size,
             device=device,
+            frame_cache=frame_cache,
         )
         return features_table(rows, feats)
 
@@ -277,6 +285,7 @@ def extract_with_checkpoint(
     device: str = "auto",
     shard: tuple[int, int] | None = None,
     contextualizer: str | Path | None = None,
+    frame_cache: str = "auto",
 ) -> JobReport:
     """Extract event features with a backbone checkpoint (``movierep extract events``).
 
@@ -291,6 +300,10 @@ def extract_with_checkpoint(
         shard: ``(i, n)`` to run only every n-th video (default: the torchrun rank).
         contextualizer: a TxE checkpoint; its contextual features are added as the
             ``context_feature`` column once the table is merged.
+        frame_cache: ``auto`` (the default decoded-frame cache: clips a backbone recipe
+            trained on are not decoded again, and several backbones over the same videos
+            decode them once), a cache folder, or ``decode``
+            (:func:`movierep.video.frame_cache.frame_cache_from`).
 
     Returns:
         This worker's report.
@@ -311,6 +324,7 @@ def extract_with_checkpoint(
         device=where,
         source=source,
         shard=shard,
+        frame_cache=frame_cache_from(frame_cache),
     )
     out = Path(out)
     if contextualizer is not None and dist.is_main() and out.is_file():

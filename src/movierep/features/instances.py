@@ -35,12 +35,14 @@ from torch import Tensor, nn
 from movierep import dist, tables
 from movierep.data.augment import eval_crop, eval_transform
 from movierep.data.benchmarks.lvu import Instance, load_instance_meta
-from movierep.data.clips import centered_start, clip_duration
+from movierep.data.clips import centered_start
+from movierep.data.frames import clip_duration
 from movierep.errors import UserError
 from movierep.features.extract import ClipSpec, clip_spec_from_checkpoint
 from movierep.jobs import Job, JobReport, run_and_merge
 from movierep.models.factory import load_pretrained
 from movierep.models.roi_align import roi_features
+from movierep.video.frame_cache import FrameCache, frame_cache_from
 
 
 class FeatureMaps(Protocol):
@@ -78,6 +80,7 @@ def video_instance_features(
     stage: str = "res5",
     batch_size: int = 8,
     device: torch.device | str = "cpu",
+    frame_cache: FrameCache | None = None,
 ) -> np.ndarray:
     """RoI features of every instance of one video.
 
@@ -89,6 +92,7 @@ def video_instance_features(
         stage: the feature map to pool.
         batch_size: clips per backbone call.
         device: where the backbone runs.
+        frame_cache: read clips from this decoded-frame cache (None: decode the file).
 
     Returns:
         (K, C) float32, one row per instance in (second, file order) order.
@@ -103,7 +107,9 @@ def video_instance_features(
     length = clip_duration(spec.num_frames, spec.frame_stride, info.fps)
     order = sorted(s for s in seconds if seconds[s])
     starts = [centered_start(s, s + 1.0, length) for s in order]
-    clips = iter_event_clips(video_path, starts, spec.num_frames, spec.frame_stride, threads=1)
+    clips = iter_event_clips(
+        video_path, starts, spec.num_frames, spec.frame_stride, threads=1, cache=frame_cache
+    )
     feats: list[np.ndarray] = []
     batch: list[torch.Tensor] = []
     batch_boxes: list[list[float]] = []
@@ -143,6 +149,7 @@ def extract_instance_features(
     device: str = "auto",
     shard: tuple[int, int] | None = None,
     show_progress: bool = True,
+    frame_cache: str = "auto",
 ) -> JobReport:
     """Instance features of every video of an ``instance_meta`` file → Parquet at ``out``.
 
@@ -157,6 +164,8 @@ def extract_instance_features(
         device: ``auto``, ``cpu``, ``cuda``...
         shard: ``(i, n)``; default the torchrun rank.
         show_progress: progress bar.
+        frame_cache: ``auto``, a folder or ``decode``: where clips are read
+            (:func:`movierep.video.frame_cache.frame_cache_from`).
 
     Returns:
         This worker's report; ``out`` is written once every video is accounted for.
@@ -181,12 +190,14 @@ def extract_instance_features(
         jobs.append(Job(id=vid, path=path))
     dim = _feature_dim(model, stage)
     schema = instance_features_schema(dim)
+    cache = frame_cache_from(frame_cache)
 
     def work(job: Job) -> pa.Table:
         per_second = meta[job.id]
         feats = video_instance_features(
-            model, job.path, per_second, spec, stage=stage, batch_size=batch_size, device=where
-        )
+            model, job.path, per_second, spec, stage=stage, batch_size=batch_size, device=where,
+            frame_cache=cache,
+        )  # fmt: skip
         rows = [(s, inst) for s in sorted(per_second) for inst in per_second[s]]
         return pa.Table.from_pydict(
             {

@@ -267,7 +267,11 @@ class SlowD(nn.Module):
         """
         if x.dim() != 5:
             raise ValueError(f"SlowD expects clips (B, C, T, H, W), got shape {tuple(x.shape)}")
-        out = {"stem": self.stem(frame_differences(x) if self.input_difference else x)}
+        x = frame_differences(x) if self.input_difference else x
+        # Channels-last (NDHWC) input: the layout oneDNN's and cuDNN's fast 3D-conv kernels
+        # work in. Same numbers; on 2 CPU cores conv1's weight gradient (3 -> 8 channels,
+        # 5×7×7), most of the tiny profile's step, runs ~1.5-2x faster.
+        out = {"stem": self.stem(x.contiguous(memory_format=torch.channels_last_3d))}
         y = out["stem"]
         for name, stage in self.stages.items():
             y = stage(y)

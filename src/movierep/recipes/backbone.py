@@ -164,6 +164,7 @@ def make_loader(
         name=name,
         groups=groups,
         group_size=spans_per_video,
+        collate_fn=getattr(dataset, "collate", None),
     )
 
 
@@ -217,4 +218,5 @@ def train_backbone(
         export=lambda: (backbone, arch_name(backbone), dict(vars(backbone)["model_kwargs"])),
         run_config=run_config,
         title=f"{method} backbone",
+        prepare=getattr(dataset, "prepare_batch", None),
     )

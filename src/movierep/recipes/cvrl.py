@@ -24,7 +24,7 @@ from torch import nn
 from torch.utils.data import Dataset
 
 from movierep import config
-from movierep.data.clips import ClipConfig, ClipPairDataset, clip_augment
+from movierep.data.clips import ClipConfig, ClipPairDataset, clip_augment, frame_source
 from movierep.data.sources import concat_sources, open_source
 from movierep.pretrain.cvrl import CVRL, CVRLConfig
 from movierep.recipes.backbone import CPU_COMMON, BackboneConfig, contrastive_train, train_backbone
@@ -75,7 +75,8 @@ def build(
         clip_augment(d),
         num_frames=d.num_frames,
         frame_stride=d.frame_stride,
-        flow=None,
+        frames=frame_source(d),
+        augment_on=d.augment_on,
     )
     return objective, dataset
 

@@ -3,8 +3,10 @@
 The run config's defaults are the paper profile (CVRL's optimisation and clips, the
 authors' MoCo settings: momentum 0.999, queues of 65,536, 2-layer heads, positives
 0.5-10 s apart); the ``cpu`` profile trains ``slow_d_tiny`` with ``motion_net_tiny``.
-Optical flow of every clip is computed once and cached under ``out/flow_cache``
-(:class:`movierep.data.clips.CachedFlow`); the objective is in :mod:`movierep.pretrain.modist`.
+Optical flow is computed once per video from the decoded-frame cache, for every clip
+start at the clip stride (:func:`movierep.video.flow.video_flow`); with
+``data.frame_cache=decode`` it is computed per drawn clip and cached under ``out/flow_cache``.
+The objective is in :mod:`movierep.pretrain.modist`.
 
 Launch (same code path)::
 
@@ -25,10 +27,10 @@ from torch.utils.data import Dataset
 
 from movierep import config
 from movierep.data.clips import (
-    CachedFlow,
     ClipConfig,
     ClipPairDataset,
     clip_augment,
+    frame_source,
     sample_shifted_pair_starts,
 )
 from movierep.data.sources import concat_sources, open_source
@@ -103,8 +105,10 @@ def build(
         clip_augment(d),
         num_frames=d.num_frames,
         frame_stride=d.frame_stride,
-        flow=CachedFlow(out / "flow_cache"),
+        frames=frame_source(d, flow_root=out / "flow_cache"),
+        flow=True,
         pair_starts=partial(sample_shifted_pair_starts, min_gap=m.min_gap_s, max_gap=m.max_gap_s),
+        augment_on=d.augment_on,
     )
     return objective, dataset
 

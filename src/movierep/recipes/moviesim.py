@@ -29,18 +29,20 @@ from typing import Any
 import numpy as np
 from torch import nn
 
-from movierep import config, dist, tables
+from movierep import config, dist, files, tables
 from movierep.data.movie_pair_data import MoviePairDataset
 from movierep.data.sampling import seeded_loader
 from movierep.errors import UserError
 from movierep.features.scenes import movie_features
 from movierep.models.shot_adjacency import ShotAdjacencyNet
 from movierep.pretrain.moviesim import MovieSimilarity, ShotAdjacencyConfig
+from movierep.similarity.heldout import heldout_pair_accuracy
 from movierep.similarity.movie_pairs import movie_pairs
 from movierep.similarity.scene_pairs import pair_list
 from movierep.train.loop import FitResult, TrainConfig, fit, seed_everything
 
 PAIRS_FILE = "pairs.parquet"
+HELDOUT_FILE = "heldout.json"
 
 
 @dataclass(frozen=True)
@@ -125,6 +127,7 @@ def run(
     out: Path,
     movie_ids: Sequence[str] | None = None,
     synopsis_encoder: Path | None = None,
+    heldout_ids: Sequence[str] | None = None,
 ) -> FitResult:
     """Learn movie similarity; the export is ``out/last`` (arch ``shot_adjacency``).
 
@@ -135,6 +138,11 @@ def run(
         out: run folder; ``out/pairs.parquet`` holds S; resumes from ``out/last``.
         movie_ids: the movies to learn from (default: every movie with shot features).
         synopsis_encoder: a local sentence-transformers folder (default: the shipped MiniLM).
+        heldout_ids: movies never trained on (e.g. the val and test splits): after
+            training, the network classifies their similar pairs (same source and k) and
+            as many dissimilar ones; the accuracy beside chance is written to
+            ``out/heldout.json`` and added to the result's metrics as ``heldout_acc``
+            (:func:`movierep.similarity.heldout.heldout_pair_accuracy`).
     """
     dist.init_from_env()
     out = Path(out)
@@ -177,7 +185,7 @@ def run(
     def export() -> tuple[nn.Module, str, dict[str, Any]]:
         return net, "shot_adjacency", net_kwargs
 
-    return fit(
+    result = fit(
         objective,
         loader,
         cfg.train,
@@ -186,3 +194,19 @@ def run(
         run_config=config.to_dict(cfg),
         title=f"movie similarity ({cfg.pairs.sources})",
     )
+    held = [m for m in heldout_ids or () if m in features and m not in set(ids)]
+    if held and dist.is_main():
+        held_pairs = movie_pairs(
+            corpus, cfg.pairs.sources, cfg.pairs.k, seed=cfg.pairs.seed,
+            synopsis_encoder=synopsis_encoder, movie_ids=held, window=cfg.pairs.cowatch_window,
+        )  # fmt: skip
+        score = heldout_pair_accuracy(
+            net, {m: features[m] for m in held}, held_pairs, seed=cfg.pairs.seed
+        )
+        files.write_json(out / HELDOUT_FILE, {"movies": len(held), **score.as_dict()})
+        result.metrics["heldout_acc"] = score.accuracy
+        print(
+            f"held-out movie pairs ({len(held)} movies): accuracy {score.accuracy:.3f} ± "
+            f"{score.se:.3f} over {score.pairs} pairs (chance {score.chance})"
+        )
+    return result

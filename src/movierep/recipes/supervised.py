@@ -23,7 +23,7 @@ from torch import nn
 from torch.utils.data import Dataset
 
 from movierep import config
-from movierep.data.clips import ClipConfig, LabelledClipDataset, clip_augment
+from movierep.data.clips import ClipConfig, LabelledClipDataset, clip_augment, frame_source
 from movierep.data.sources import (
     ClipSource,
     catalog_source,
@@ -91,7 +91,12 @@ def build(
     if len(source.classes) < 2:
         raise UserError(f"{data[0]}: supervised training needs at least 2 classes")
     dataset = LabelledClipDataset(
-        source.spans, clip_augment(d), num_frames=d.num_frames, frame_stride=d.frame_stride
+        source.spans,
+        clip_augment(d),
+        num_frames=d.num_frames,
+        frame_stride=d.frame_stride,
+        frames=frame_source(d),
+        augment_on=d.augment_on,
     )
     return Supervised(backbone, len(source.classes), dropout=sup.dropout), dataset
 

@@ -98,6 +98,8 @@ class Table:
         lower_is_better: Columns where a smaller value is better (errors, losses, EER).
         reference_label: Suffix of the reference columns' headers (``"C — <label>"``).
         digits: Digits after the decimal point when printing this run's values.
+        highlight_best: Whether each column's best value is bold (off where no row is
+            meant to win, e.g. a table of training losses).
     """
 
     key: str
@@ -108,6 +110,7 @@ class Table:
     lower_is_better: frozenset[str] = frozenset()
     reference_label: str = "paper's reference"
     digits: int = 1
+    highlight_best: bool = True
 
     def __post_init__(self) -> None:
         _check_key("table", self.key)

@@ -10,7 +10,7 @@ Every table lays out its columns the same way in HTML and Markdown: the row name
 each column ``C`` this run's value and, when any row has one, the paper's number in a
 column headed ``"C — <reference_label>"``; then ``paper's row`` and ``note`` when any row
 has one. The best value of each column (:meth:`Table.best`, ties included) is bold when at
-least two rows have a value to compare.
+least two rows have a value to compare (and the table's ``highlight_best`` is on).
 """
 
 from __future__ import annotations
@@ -59,9 +59,12 @@ def _header(table: Table, kind: str, column: str) -> str:
 
 
 def _best_rows(table: Table) -> dict[str, set[str]]:
-    """Column -> names of the rows holding its best value (empty with fewer than 2 values)."""
+    """Column -> rows holding its best value (none with < 2 values or no highlighting)."""
     best: dict[str, set[str]] = {}
     for column in table.columns:
+        if not table.highlight_best:
+            best[column] = set()
+            continue
         values = [
             (row.name, cell.mean)
             for row in table.rows
@@ -372,7 +375,7 @@ def _table_json(table: Table) -> dict[str, Any]:
         "lower_is_better": sorted(table.lower_is_better),
         "reference_label": table.reference_label,
         "digits": table.digits,
-        "best": {c: table.best(c) for c in table.columns},
+        "best": {c: table.best(c) if table.highlight_best else None for c in table.columns},
         "rows": [
             {
                 "name": row.name,
@@ -396,7 +399,8 @@ def report_json(report: Report) -> dict[str, Any]:
 
     Layout: ``title``, ``intro``, ``facts``, ``findings`` (paper, claim, verdict,
     evidence), ``sections`` (title, text, ``tables``, ``figures``). A table has its
-    ``columns``, ``lower_is_better``, ``best`` (column -> row name) and ``rows``, each with
+    ``columns``, ``lower_is_better``, ``best`` (column -> row name; None when the table
+    highlights no best value) and ``rows``, each with
     ``cells`` (column -> ``{"mean", "se"}`` or None), ``reference``, ``reference_name`` and
     ``note``. A figure is ``{key, title, caption, file}`` (no image bytes).
     """

@@ -2,10 +2,16 @@
 
 The papers' downstream rows put a small head on fixed features: a classifier on (contextual)
 event features for VidSitu verbs and relations (Xiao et al. §4.1), an MLP with 2 hidden
-layers for LVU (Movies2Scenes §5). :func:`fit_classifier` trains one with Adam and
-cross-entropy on full-batch-shuffled minibatches; ``hidden`` lists the hidden widths (empty:
-a linear classifier). Features are standardised with the training set's statistics, which
-the returned module keeps, so it takes raw features.
+layers for LVU (Movies2Scenes §5). :func:`fit_classifier` trains one with AdamW and
+cross-entropy on minibatches drawn with replacement; ``hidden`` lists the hidden widths
+(empty: a linear classifier). Features are standardised with the training set's statistics,
+which the returned module keeps, so it takes raw features.
+
+The protocols train their N seeded runs at once: :func:`fit_classifier_ensemble` trains
+one :class:`ClassifierEnsemble` (:mod:`movierep.tasks.ensemble`), and a single run is the
+1-member ensemble, so ``fit_classifier(seed=s)`` is the member of seed ``s`` of any
+ensemble. Its dropout masks come from a NumPy generator seeded with ``s`` (before issue 30,
+from torch's global RNG): the same distribution, another stream.
 """
 
 from __future__ import annotations
@@ -15,8 +21,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
+
+from movierep.tasks.ensemble import MLPEnsemble, fit_ensemble, mlp
 
 
 @dataclass(frozen=True)
@@ -26,7 +33,7 @@ class ClassifierConfig:
     Attributes:
         hidden: widths of the hidden layers (``()``: linear; ``(1024,)``: one hidden layer).
         dropout: dropout before every linear layer after the first.
-        steps: Adam steps.
+        steps: AdamW steps.
         batch_size: examples per step.
         lr: learning rate.
         weight_decay: AdamW weight decay.
@@ -55,13 +62,7 @@ class FeatureClassifier(nn.Module):
         super().__init__()
         self.register_buffer("mean", torch.zeros(dim))
         self.register_buffer("std", torch.ones(dim))
-        layers: list[nn.Module] = []
-        width = dim
-        for h in hidden:
-            layers += [nn.Linear(width, h), nn.ReLU(), nn.Dropout(dropout)]
-            width = h
-        layers.append(nn.Linear(width, num_classes))
-        self.mlp = nn.Sequential(*layers)
+        self.mlp = mlp(dim, num_classes, hidden, dropout)
 
     def forward(self, x: Tensor) -> Tensor:
         """Logits (N, C) of raw features (N, D)."""
@@ -69,33 +70,70 @@ class FeatureClassifier(nn.Module):
         return out
 
 
+class ClassifierEnsemble(MLPEnsemble):
+    """R classifiers trained together; ``forward``: raw (N, D) -> (R, N, C) logits."""
+
+    def member(self, r: int) -> FeatureClassifier:
+        """Member r as a plain :class:`FeatureClassifier` (eval mode, its own weights)."""
+        with torch.random.fork_rng(devices=[]):  # the module's init draws are overwritten
+            head = FeatureClassifier(self.dim, self.out, self.hidden, self.dropout)
+        head.load_state_dict(self.member_state(r))
+        return head.eval()
+
+
+def fit_classifier_ensemble(
+    x: np.ndarray,
+    y: np.ndarray,
+    num_classes: int,
+    cfg: ClassifierConfig,
+    seeds: Sequence[int],
+    *,
+    loss: str = "cross_entropy",
+) -> ClassifierEnsemble:
+    """Train one classifier per seed on features ``x`` (N, D) and labels ``y``, together.
+
+    Args:
+        x: (N, D) raw features.
+        y: (N,) class ids, or (N, C) 0/1 targets with ``loss="binary_cross_entropy"``.
+        num_classes: C.
+        cfg: the head and its optimisation.
+        seeds: one per member (its init, minibatches and dropout).
+        loss: ``cross_entropy`` (softmax) or ``binary_cross_entropy`` (C sigmoids).
+
+    Returns:
+        The trained :class:`ClassifierEnsemble` (eval mode), members in ``seeds`` order.
+    """
+    if len(x) != len(y) or len(x) == 0:
+        raise ValueError(f"need as many labels as features, got {len(y)} and {len(x)}")
+    xt = torch.as_tensor(np.asarray(x), dtype=torch.float32)
+    dtype = torch.long if loss == "cross_entropy" else torch.float32
+    yt = torch.as_tensor(np.asarray(y), dtype=dtype)
+    model = ClassifierEnsemble(xt.shape[1], num_classes, cfg.hidden, cfg.dropout, seeds)
+    model.fit_statistics(xt)
+    fit_ensemble(
+        model, xt, yt, loss, steps=cfg.steps, batch_size=cfg.batch_size, lr=cfg.lr,
+        weight_decay=cfg.weight_decay,
+    )  # fmt: skip
+    return model
+
+
 def fit_classifier(
     x: np.ndarray, y: np.ndarray, num_classes: int, cfg: ClassifierConfig, seed: int = 0
 ) -> FeatureClassifier:
-    """Train a :class:`FeatureClassifier` on features ``x`` (N, D) and labels ``y`` (N,)."""
-    if len(x) != len(y) or len(x) == 0:
-        raise ValueError(f"need as many labels as features, got {len(y)} and {len(x)}")
-    g = torch.Generator().manual_seed(seed)
-    torch.manual_seed(seed)
-    xt = torch.as_tensor(x, dtype=torch.float32)
-    yt = torch.as_tensor(y, dtype=torch.long)
-    head = FeatureClassifier(xt.shape[1], num_classes, cfg.hidden, cfg.dropout)
-    head.mean.copy_(xt.mean(0))
-    head.std.copy_(xt.std(0).clamp_min(1e-6))
-    opt = torch.optim.AdamW(head.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    head.train()
-    for _ in range(cfg.steps):
-        idx = torch.randint(len(xt), (min(cfg.batch_size, len(xt)),), generator=g)
-        loss = F.cross_entropy(head(xt[idx]), yt[idx])
-        opt.zero_grad()
-        loss.backward()  # type: ignore[no-untyped-call]
-        opt.step()
-    return head.eval()
+    """Train a :class:`FeatureClassifier` on features ``x`` (N, D) and labels ``y`` (N,).
+
+    The 1-member :func:`fit_classifier_ensemble`: equal to its seed's member of any ensemble.
+    """
+    return fit_classifier_ensemble(x, y, num_classes, cfg, [seed]).member(0)
 
 
 @torch.no_grad()
 def class_scores(head: nn.Module, x: np.ndarray) -> np.ndarray:
-    """Softmax probabilities (N, C) of a trained head on features (N, D)."""
+    """Softmax probabilities of a trained head on features (N, D).
+
+    Returns:
+        (N, C) for a single head, (R, N, C) for an ensemble.
+    """
     head.eval()
     out: np.ndarray = head(torch.as_tensor(x, dtype=torch.float32)).softmax(-1).numpy()
     return out

@@ -24,7 +24,8 @@ scored on ``val.csv`` instead, and the result says so (``"eval_split"``). Labell
 without any feature row are an error (a :class:`UserError` naming the table and the video),
 not silently dropped: LVU coverage must be reported, so filter the label files first.
 :func:`run_lvu` repeats each task's head with N seeds (default 5, as Hier-SSL and LVU) and
-reports mean ± standard error (:mod:`movierep.tasks.protocol`).
+reports mean ± standard error (:mod:`movierep.tasks.protocol`); the N heads of a task train
+together as one ensemble (:func:`lvu_task_runs`).
 """
 
 from __future__ import annotations
@@ -47,9 +48,13 @@ from movierep.data.benchmarks.lvu import (
 )
 from movierep.errors import UserError
 from movierep.tables import read_table, require_columns, row_groups, to_numpy_embeddings
-from movierep.tasks.feature_classifier import ClassifierConfig, class_scores, fit_classifier
-from movierep.tasks.feature_regressor import fit_regressor, predict
-from movierep.tasks.protocol import repeat_runs
+from movierep.tasks.feature_classifier import (
+    ClassifierConfig,
+    class_scores,
+    fit_classifier_ensemble,
+)
+from movierep.tasks.feature_regressor import fit_regressor_ensemble, predict
+from movierep.tasks.protocol import ensemble_runs
 
 AGGREGATES = ("predictions", "features")
 
@@ -169,6 +174,23 @@ def run_lvu_task(
         "predictions": [{"video_id", "prediction", "target"}]}``; for classification the
         prediction is a class id, for regression a float on LVU's transformed scale.
     """
+    return lvu_task_runs(root, task, features, cfg, [seed], source=source)[0]
+
+
+def lvu_task_runs(
+    root: str | Path,
+    task: str,
+    features: str | Path | pa.Table,
+    cfg: LVUConfig | None = None,
+    seeds: Sequence[int] = (0,),
+    *,
+    source: str | None = None,
+) -> list[dict[str, Any]]:
+    """:func:`run_lvu_task` for every seed, the heads trained together as one ensemble.
+
+    Returns:
+        One :func:`run_lvu_task` dict per seed, in ``seeds`` order.
+    """
     root, cfg = Path(root), cfg or LVUConfig()
     table, name = _open(features)
     source = source or name
@@ -180,34 +202,42 @@ def run_lvu_task(
     y_train = np.array([i.target for i in train])
     x_tr, own_tr = _examples(table, train, source, cfg.aggregate)
     x_te, own_te = _examples(table, test, source, cfg.aggregate)
+    values: list[float] = []
+    outs: list[list[Any]] = []
     if regression:
-        reg = fit_regressor(x_tr, y_train[own_tr], cfg.head, seed)
-        pred: np.ndarray = _per_video_mean(predict(reg, x_te), own_te, len(test))
+        reg = fit_regressor_ensemble(x_tr, y_train[own_tr], cfg.head, seeds)
         targets = np.array([i.target for i in test])
-        value = float(np.mean((pred - targets) ** 2))
-        out = [float(p) for p in pred]
+        for row in predict(reg, x_te):  # (R, rows) -> one member's rows
+            pred: np.ndarray = _per_video_mean(row, own_te, len(test))
+            values.append(float(np.mean((pred - targets) ** 2)))
+            outs.append([float(p) for p in pred])
     else:
         classes = num_classes(root, task)
-        clf = fit_classifier(x_tr, y_train[own_tr].astype(np.int64), classes, cfg.head, seed)
-        scores = np.zeros((len(test), classes))
-        np.add.at(scores, own_te, class_scores(clf, x_te))  # LVU: softmax sum per video
-        labels = scores.argmax(1)
-        value = float(np.mean(labels == np.array([i.label for i in test])))
-        out = [int(c) for c in labels]
-    predictions = [
+        y = y_train[own_tr].astype(np.int64)
+        clf = fit_classifier_ensemble(x_tr, y, classes, cfg.head, seeds)
+        truth = np.array([i.label for i in test])
+        for probs in class_scores(clf, x_te):  # (R, rows, C) -> one member's rows
+            scores = np.zeros((len(test), classes))
+            np.add.at(scores, own_te, probs)  # LVU: softmax sum per video
+            labels = scores.argmax(1)
+            values.append(float(np.mean(labels == truth)))
+            outs.append([int(c) for c in labels])
+    return [
         {
-            "video_id": i.video_id,
-            "prediction": p,
-            "target": i.label if i.label is not None else i.target,
+            "metric": "mse" if regression else "top1",
+            "value": value,
+            "eval_split": split,
+            "predictions": [
+                {
+                    "video_id": i.video_id,
+                    "prediction": p,
+                    "target": i.label if i.label is not None else i.target,
+                }
+                for i, p in zip(test, out, strict=True)
+            ],
         }
-        for i, p in zip(test, out, strict=True)
+        for value, out in zip(values, outs, strict=True)
     ]
-    return {
-        "metric": "mse" if regression else "top1",
-        "value": value,
-        "eval_split": split,
-        "predictions": predictions,
-    }
 
 
 def run_lvu(
@@ -229,17 +259,19 @@ def run_lvu(
     for task in tasks:
         if task not in LVU_TASKS:
             raise UserError(f"unknown LVU task {task!r} (known: {', '.join(LVU_TASKS)})")
-        info: dict[str, str] = {}
 
-        def run_once(run_seed: int, task: str = task, info: dict[str, str] = info) -> Any:
-            res = run_lvu_task(root, task, table, cfg, run_seed, source=source)
-            info.update(metric=res["metric"], eval_split=res["eval_split"])
-            return {res["metric"]: res["value"]}, res["predictions"]
+        def train_all(seeds: list[int], task: str = task) -> list[dict[str, Any]]:
+            return lvu_task_runs(root, task, table, cfg, seeds, source=source)
 
         metric = "mse" if task in REGRESSION_TASKS else "top1"
-        result = repeat_runs(run_once, runs, seed, [metric])
-        out[task] = {**info, **result}
+        result = ensemble_runs(train_all, _scored, runs, seed, [metric])
+        out[task] = {"metric": metric, "eval_split": eval_split(Path(root), task), **result}
     return out
+
+
+def _scored(res: dict[str, Any]) -> tuple[dict[str, float], list[dict[str, Any]]]:
+    """One run's ``{metric: value}`` and predictions from its :func:`run_lvu_task` dict."""
+    return {res["metric"]: res["value"]}, res["predictions"]
 
 
 def task_summary(result: dict[str, Any]) -> dict[str, tuple[float, float]]:

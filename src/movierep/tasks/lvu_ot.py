@@ -25,6 +25,11 @@ With ``pretrain_steps > 0`` each run first pretrains the instance pathway by mas
 prediction (:mod:`movierep.pretrain.masked_instances`) on the train videos' spans — labels
 unused — and fine-tunes from there, as OT fine-tunes from ``mask_compact.bin``.
 
+**Seeded runs** train one after the other (:func:`run_ot_task`); with ``batch_runs=True``
+a task's N fine-tunings train together as one vmapped model (:func:`ot_task_runs`,
+:mod:`movierep.tasks.module_ensemble`), each member on its own spans. That is slower on CPU,
+where OT is compute-bound; masked-instance pretraining stays one run at a time.
+
 **Rank summary** (Table 5's last two columns, :func:`rank_summary`): per task the feature
 sets are ranked by their mean over runs (top-1 higher is better, MSE lower), ties share the
 better rank; ``#top-1`` counts the tasks ranked first and ``mean rank`` averages the ranks.
@@ -50,7 +55,8 @@ from movierep.pretrain.masked_instances import MaskedInstanceConfig, MaskedInsta
 from movierep.runlog import progress
 from movierep.tables import read_table, require_columns, row_groups, to_numpy_embeddings
 from movierep.tasks.lvu import eval_split, num_classes
-from movierep.tasks.protocol import repeat_runs
+from movierep.tasks.module_ensemble import ModuleEnsemble
+from movierep.tasks.protocol import RunResult, ensemble_runs, repeat_runs
 
 SPAN_SECONDS = 60
 INSTANCE_COLUMNS = ["movie_id", "second", "x1", "y1", "x2", "y2", "shot", "link", "feature"]
@@ -78,6 +84,10 @@ class OTConfig:
         pretrain_lr: its learning rate (LVU: 1e-4).
         masking: its masking rule.
         device: where the model runs.
+        batch_runs: fine-tune the N seeded runs together under vmap (:func:`ot_task_runs`)
+            instead of one after the other; ``None`` (default): together when ``device``
+            is a GPU, one after the other on CPU, where vmap measured 1.6x slower per run
+            (``benchmarks/results/head_ensembles.json``).
     """
 
     hidden: int = 128
@@ -95,6 +105,7 @@ class OTConfig:
     pretrain_lr: float = 1e-4
     masking: MaskedInstanceConfig = field(default_factory=MaskedInstanceConfig)
     device: str = "cpu"
+    batch_runs: bool | None = None
 
 
 PAPER = OTConfig(hidden=768, layers=3, heads=12, lr=2e-5, epochs=1.0, max_instances=254)
@@ -373,10 +384,7 @@ def run_ot_task(
         ``{"metric", "value", "eval_split", "predictions"}`` as :func:`run_lvu_task`.
     """
     root, cfg = Path(root), cfg or OTConfig()
-    split = eval_split(root, task)
-    train, test = load_lvu_task(root, task, "train"), load_lvu_task(root, task, split)
-    if not train or not test:
-        raise UserError(f"{root}: task {task}: empty train or {split} split")
+    split, train, test = _task_splits(root, task)
     regression = task in REGRESSION_TASKS
     outputs = 1 if regression else num_classes(root, task)
     torch.manual_seed(seed)
@@ -403,6 +411,27 @@ def run_ot_task(
         loss.backward()  # type: ignore[no-untyped-call]
         opt.step()
         sched.step()
+    return _scored(model, data, test, cfg, regression, split)
+
+
+def _task_splits(root: Path, task: str) -> tuple[str, list[LVUItem], list[LVUItem]]:
+    """The eval split's name, the train items and the eval items of a task."""
+    split = eval_split(root, task)
+    train, test = load_lvu_task(root, task, "train"), load_lvu_task(root, task, split)
+    if not train or not test:
+        raise UserError(f"{root}: task {task}: empty train or {split} split")
+    return split, list(train), list(test)
+
+
+def _scored(
+    model: ObjectTransformer,
+    data: TokenTables,
+    test: Sequence[LVUItem],
+    cfg: OTConfig,
+    regression: bool,
+    split: str,
+) -> dict[str, Any]:
+    """A trained model's :func:`run_ot_task` dict on the eval items."""
     predictions = evaluate(model, data, test, cfg, regression)
     if regression:
         targets = np.array([i.target for i in test])
@@ -425,6 +454,101 @@ def run_ot_task(
             for i, p in zip(test, out_list, strict=True)
         ],
     }
+
+
+def ot_task_runs(
+    root: str | Path,
+    task: str,
+    data: TokenTables,
+    cfg: OTConfig | None = None,
+    seeds: Sequence[int] = (0,),
+    inits: Sequence[dict[str, torch.Tensor] | None] | None = None,
+) -> list[dict[str, Any]]:
+    """:func:`run_ot_task` for every seed, the fine-tunings trained together under vmap.
+
+    Member r starts from ``run_ot_task(seed=seeds[r], init=inits[r])``'s weights and draws
+    its spans from the same generators; its batches are padded to the longest member's
+    (padding is masked out of attention). With ``dropout=0`` it ends with that run's
+    weights up to float rounding; dropout masks come from torch's one global stream (seeded
+    with ``seeds[0]``), so with dropout it matches in distribution only.
+
+    Returns:
+        One :func:`run_ot_task` dict per seed, in ``seeds`` order.
+    """
+    root, cfg = Path(root), cfg or OTConfig()
+    split, train, test = _task_splits(root, task)
+    regression = task in REGRESSION_TASKS
+    outputs = 1 if regression else num_classes(root, task)
+    members = []
+    for s, init in zip(seeds, inits or [None] * len(seeds), strict=True):
+        torch.manual_seed(s)
+        members.append(build_model(data, outputs, cfg).to(cfg.device))
+        if init is not None:
+            members[-1].load_state_dict(init, strict=False)
+    torch.manual_seed(seeds[0])
+    rngs = [np.random.default_rng(s) for s in seeds]
+    gens = [torch.Generator().manual_seed(s) for s in seeds]
+    tr_videos = [data.video(i.video_id) for i in train]
+    y = torch.tensor([i.target for i in train], dtype=torch.float32)
+    steps = max(1, math.ceil(cfg.epochs * len(train) * 10 / cfg.batch_size))
+    ens = ModuleEnsemble(members).train()
+    opt = torch.optim.AdamW(ens.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    sched = _schedule(opt, steps, cfg.warmup)
+    for _ in range(steps):
+        batches, picks = [], []
+        for rng, gen in zip(rngs, gens, strict=True):
+            pick = rng.integers(len(train), size=cfg.batch_size)
+            batch = [tr_videos[i] for i in pick]
+            spans = [random_span(v, rng) for v in batch]
+            batches.append(collate_spans(batch, spans, cfg.max_instances, gen))
+            picks.append(pick)
+        fields = {k: v.to(cfg.device) for k, v in stack_spans(batches).items()}
+        with _autocast(cfg.device):
+            out = ens(_forward_fields, fields).float()  # (R, B, C)
+        target = y[torch.as_tensor(np.stack(picks))].to(cfg.device)  # (R, B)
+        if regression:
+            per_member = F.mse_loss(out[..., 0], target, reduction="none").mean(1)
+        else:
+            per_member = (
+                F.cross_entropy(out.flatten(0, 1), target.long().flatten(), reduction="none")
+                .view(len(seeds), -1)
+                .mean(1)
+            )
+        opt.zero_grad(set_to_none=True)
+        per_member.sum().backward()  # type: ignore[no-untyped-call]
+        opt.step()
+        sched.step()
+    models = [ens.member(r, m) for r, m in enumerate(members)]
+    return [_scored(m, data, test, cfg, regression, split) for m in models]
+
+
+def _forward_fields(model: ObjectTransformer, fields: dict[str, torch.Tensor]) -> torch.Tensor:
+    """One member's outputs (B, C) of a :class:`SpanBatch` given as its fields."""
+    out: torch.Tensor = model(SpanBatch(**fields))
+    return out
+
+
+def stack_spans(batches: Sequence[SpanBatch]) -> dict[str, torch.Tensor]:
+    """R batches of B spans -> their fields stacked (R, B, ...), tokens padded to the longest.
+
+    Padded tokens are invalid (``inst_valid``/``scene_valid`` False), as in
+    :func:`collate_spans`.
+    """
+    n = max(b.inst_valid.shape[1] for b in batches)
+    m = max(b.scene_valid.shape[1] for b in batches)
+    out = {}
+    for name in vars(batches[0]):
+        parts = [getattr(b, name) for b in batches]
+        width = n if name.startswith("inst_") else m if name.startswith("scene_") else None
+        if width is not None:
+            padded = []
+            for t in parts:
+                full = t.new_zeros((t.shape[0], width, *t.shape[2:]))
+                full[:, : t.shape[1]] = t
+                padded.append(full)
+            parts = padded
+        out[name] = torch.stack(parts)
+    return out
 
 
 @torch.no_grad()
@@ -487,17 +611,28 @@ def run_lvu_ot(
             inits[seed + r] = pretrain_instances(data, train_ids, cfg, seed + r)
     out: dict[str, Any] = {}
     for task in progress(tasks, desc=desc, unit="task"):
-        info: dict[str, str] = {}
-
-        def run_once(run_seed: int, task: str = task, info: dict[str, str] = info) -> Any:
-            res = run_ot_task(root, task, data, cfg, run_seed, inits.get(run_seed))
-            info.update(metric=res["metric"], eval_split=res["eval_split"])
-            return {res["metric"]: res["value"]}, res["predictions"]
-
         metric = "mse" if task in REGRESSION_TASKS else "top1"
-        result = repeat_runs(run_once, runs, seed, [metric])  # fills ``info``
-        out[task] = {**info, **result}
+        if cfg.batch_runs or (cfg.batch_runs is None and cfg.device.startswith("cuda")):
+
+            def train_all(seeds: list[int], task: str = task) -> list[dict[str, Any]]:
+                return ot_task_runs(root, task, data, cfg, seeds, [inits.get(s) for s in seeds])
+
+            result = ensemble_runs(train_all, _run_result, runs, seed, [metric])
+        else:
+
+            def run_once(run_seed: int, task: str = task) -> RunResult:
+                return _run_result(
+                    run_ot_task(root, task, data, cfg, run_seed, inits.get(run_seed))
+                )
+
+            result = repeat_runs(run_once, runs, seed, [metric])
+        out[task] = {"metric": metric, "eval_split": eval_split(Path(root), task), **result}
     return out
+
+
+def _run_result(res: dict[str, Any]) -> RunResult:
+    """One run's ``{metric: value}`` and predictions from its :func:`run_ot_task` dict."""
+    return {res["metric"]: res["value"]}, res["predictions"]
 
 
 def rank_summary(

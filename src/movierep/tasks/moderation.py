@@ -10,7 +10,8 @@ CPU profile of our choosing) is trained on the clips of the catalog's ``train`` 
 scored on the held-out clips (``val`` + ``test`` movies): AP of each class one-vs-rest and
 the mean over the content classes, leaving ``"none"`` out
 (:func:`movierep.metrics.multilabel.per_class_average_precision`). The head is trained
-N times with seeds ``seed`` .. ``seed + N − 1`` and reported as mean ± standard error.
+N times with seeds ``seed`` .. ``seed + N − 1`` (together, as one ensemble) and reported as
+mean ± standard error.
 """
 
 from __future__ import annotations
@@ -27,8 +28,12 @@ from movierep.data.corpus import Corpus
 from movierep.errors import UserError
 from movierep.metrics.multilabel import MEAN_KEY, per_class_average_precision
 from movierep.tables import read_table, require_columns, row_groups, to_numpy_embeddings
-from movierep.tasks.feature_classifier import ClassifierConfig, class_scores, fit_classifier
-from movierep.tasks.protocol import repeat_runs
+from movierep.tasks.feature_classifier import (
+    ClassifierConfig,
+    class_scores,
+    fit_classifier_ensemble,
+)
+from movierep.tasks.protocol import ensemble_runs
 
 TRAIN_SPLITS = ("train",)
 HELD_OUT_SPLITS = ("val", "test")
@@ -157,9 +162,11 @@ def run_moderation(
     x_train = clip_features(table, train.movie_id, train.start, train.end, source, train.clip_id)
     x_held = clip_features(table, held.movie_id, held.start, held.end, source, held.clip_id)
 
-    def run_once(run_seed: int) -> tuple[dict[str, float], list[dict[str, Any]]]:
-        head = fit_classifier(x_train, train.label, len(names), cfg.head, run_seed)
-        scores = class_scores(head, x_held)
+    def train_all(seeds: list[int]) -> list[np.ndarray]:
+        heads = fit_classifier_ensemble(x_train, train.label, len(names), cfg.head, seeds)
+        return list(class_scores(heads, x_held))  # R × (N, C)
+
+    def score_run(scores: np.ndarray) -> tuple[dict[str, float], list[dict[str, Any]]]:
         ap = per_class_average_precision(held.label, scores, names, cfg.exclude)
         predictions = [
             {
@@ -171,7 +178,7 @@ def run_moderation(
         ]
         return ap, predictions
 
-    result = repeat_runs(run_once, runs, seed, [*names, MEAN_KEY])
+    result = ensemble_runs(train_all, score_run, runs, seed, [*names, MEAN_KEY])
     return {
         "classes": list(names),
         "n_train": len(train.label),

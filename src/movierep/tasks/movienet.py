@@ -25,6 +25,9 @@ to ``[0, N−1]`` at the movie's ends), and a binary MLP (2-way softmax) trained
 :func:`movierep.metrics.scene_boundaries.sbd_metrics`. No model selection on val (as the
 official code). Recall@3s uses ``fps``: 24 by default, as real MovieNet; the corpus export
 does not record its frame rate, so pass the corpus' own rate (the catalog's ``fps``).
+
+Both heads train their N seeded runs together as one ensemble
+(:mod:`movierep.tasks.ensemble`), then each run is scored on its own.
 """
 
 from __future__ import annotations
@@ -38,7 +41,6 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import torch
-import torch.nn.functional as F
 
 from movierep import tables
 from movierep.data.benchmarks.movienet import (
@@ -52,11 +54,12 @@ from movierep.metrics.multilabel import mean_average_precision
 from movierep.metrics.scene_boundaries import MOVIENET_FPS, sbd_metrics
 from movierep.tasks.feature_classifier import (
     ClassifierConfig,
+    ClassifierEnsemble,
     FeatureClassifier,
     class_scores,
-    fit_classifier,
+    fit_classifier_ensemble,
 )
-from movierep.tasks.protocol import repeat_runs
+from movierep.tasks.protocol import ensemble_runs
 
 #: Place tagging head (M2S supp.: 2 hidden layers of 512, dropout 0.25; Adam here, not SGD).
 PLACE_CONFIG = ClassifierConfig(hidden=(512, 512), dropout=0.25, steps=500, batch_size=512)
@@ -127,36 +130,34 @@ class ShotFeatures:
 # ---------------------------------------------------------------- multi-label head
 
 
-def fit_multilabel(
-    x: np.ndarray, y: np.ndarray, cfg: ClassifierConfig, seed: int = 0
-) -> FeatureClassifier:
-    """Train a :class:`FeatureClassifier` with C sigmoid outputs and BCE on (N, D) → (N, C) 0/1.
+def fit_multilabel_ensemble(
+    x: np.ndarray, y: np.ndarray, cfg: ClassifierConfig, seeds: Sequence[int]
+) -> ClassifierEnsemble:
+    """One multi-label head per seed (C sigmoid outputs, BCE) on (N, D) → (N, C) 0/1, together.
 
     Features are standardised with the training set's statistics (kept in the module).
     """
     if x.ndim != 2 or y.ndim != 2 or len(x) != len(y) or len(x) == 0:
         raise ValueError(f"need (N, D) features and (N, C) targets, got {x.shape} and {y.shape}")
-    g = torch.Generator().manual_seed(seed)
-    torch.manual_seed(seed)
-    xt = torch.as_tensor(x, dtype=torch.float32)
-    yt = torch.as_tensor(y, dtype=torch.float32)
-    head = FeatureClassifier(xt.shape[1], yt.shape[1], cfg.hidden, cfg.dropout)
-    head.mean.copy_(xt.mean(0))
-    head.std.copy_(xt.std(0).clamp_min(1e-6) if len(xt) > 1 else torch.ones(xt.shape[1]))
-    opt = torch.optim.AdamW(head.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    head.train()
-    for _ in range(cfg.steps):
-        idx = torch.randint(len(xt), (min(cfg.batch_size, len(xt)),), generator=g)
-        loss = F.binary_cross_entropy_with_logits(head(xt[idx]), yt[idx])
-        opt.zero_grad()
-        loss.backward()  # type: ignore[no-untyped-call]
-        opt.step()
-    return head.eval()
+    return fit_classifier_ensemble(x, y, y.shape[1], cfg, seeds, loss="binary_cross_entropy")
+
+
+def fit_multilabel(
+    x: np.ndarray, y: np.ndarray, cfg: ClassifierConfig, seed: int = 0
+) -> FeatureClassifier:
+    """Train a :class:`FeatureClassifier` with C sigmoid outputs and BCE on (N, D) → (N, C) 0/1.
+
+    The 1-member :func:`fit_multilabel_ensemble`.
+    """
+    return fit_multilabel_ensemble(x, y, cfg, [seed]).member(0)
 
 
 @torch.no_grad()
-def multilabel_scores(head: FeatureClassifier, x: np.ndarray) -> np.ndarray:
-    """Sigmoid probabilities (N, C) of a trained multi-label head on features (N, D)."""
+def multilabel_scores(head: torch.nn.Module, x: np.ndarray) -> np.ndarray:
+    """Sigmoid probabilities (N, C) of a trained multi-label head on features (N, D).
+
+    An ensemble gives (R, N, C).
+    """
     head.eval()
     out: np.ndarray = head(torch.as_tensor(x, dtype=torch.float32)).sigmoid().numpy()
     return out
@@ -240,7 +241,7 @@ def run_place_tagging(
         min_count: vocabulary threshold on training occurrences.
 
     Returns:
-        :func:`~movierep.tasks.protocol.repeat_runs`'s dict (metric ``mAP``) plus
+        :func:`~movierep.tasks.protocol.ensemble_runs`'s dict (metric ``mAP``) plus
         ``vocabulary``, ``num_train``, ``num_test``, ``evaluated_classes`` (classes with a
         test positive) and ``splits``.
 
@@ -260,9 +261,11 @@ def run_place_tagging(
     if not evaluated:
         raise UserError(f"{root}: no test segment carries a training tag: mAP is undefined")
 
-    def once(s: int) -> tuple[dict[str, float], list[dict[str, Any]]]:
-        head = fit_multilabel(train.features, y_train, cfg, seed=s)
-        scores = multilabel_scores(head, test.features)
+    def train_all(seeds: list[int]) -> list[np.ndarray]:
+        heads = fit_multilabel_ensemble(train.features, y_train, cfg, seeds)
+        return list(multilabel_scores(heads, test.features))  # R × (M, C)
+
+    def score_run(scores: np.ndarray) -> tuple[dict[str, float], list[dict[str, Any]]]:
         m_ap, _ = mean_average_precision(y_test, scores)
         preds = [
             {"movie_id": m, "scene_id": sc, "place_tag": list(t), "scores": row.tolist()}
@@ -270,7 +273,7 @@ def run_place_tagging(
         ]
         return {"mAP": m_ap}, preds
 
-    result = repeat_runs(once, runs, seed, ["mAP"])
+    result = ensemble_runs(train_all, score_run, runs, seed, ["mAP"])
     result.update(
         vocabulary=vocab,
         num_train=len(train.features),
@@ -324,7 +327,7 @@ def run_sbd(
         test_split: the ``split318.json`` key scored.
 
     Returns:
-        :func:`~movierep.tasks.protocol.repeat_runs`'s dict over ``AP``, ``mIoU``,
+        :func:`~movierep.tasks.protocol.ensemble_runs`'s dict over ``AP``, ``mIoU``,
         ``Recall@3s`` (and the other :func:`sbd_metrics` values), plus ``num_train``,
         ``num_test`` (boundaries), ``fps`` and ``splits``.
 
@@ -348,9 +351,14 @@ def run_sbd(
     frames = [np.array([(s.start_frame, s.end_frame) for s in m.shots]) for m in test_movies]
     names = ["AP", "AP-movie", "mIoU", "Recall", "Recall@3s", "F1", "F1-pooled"]
 
-    def once(s: int) -> tuple[dict[str, float], list[dict[str, Any]]]:
-        head = fit_classifier(x_train, y_train, 2, cfg, seed=s)
-        scores = [class_scores(head, x)[:, 1] for x, _ in test]
+    sizes = [len(y) for _, y in test]
+
+    def train_all(seeds: list[int]) -> list[list[np.ndarray]]:
+        heads = fit_classifier_ensemble(x_train, y_train, 2, cfg, seeds)
+        p = class_scores(heads, np.concatenate([x for x, _ in test]))[..., 1]  # (R, ΣN)
+        return [np.split(row, np.cumsum(sizes)[:-1]) for row in p]  # per movie
+
+    def score_run(scores: list[np.ndarray]) -> tuple[dict[str, float], list[dict[str, Any]]]:
         metrics = sbd_metrics([y for _, y in test], scores, frames, fps)
         preds = [
             {"movie_id": m.imdb_id, "shot_index": i, "label": int(lab), "score": float(sc)}
@@ -359,7 +367,7 @@ def run_sbd(
         ]
         return metrics, preds
 
-    result = repeat_runs(once, runs, seed, names)
+    result = ensemble_runs(train_all, score_run, runs, seed, names)
     result.update(
         num_train=len(y_train),
         num_test=sum(len(y) for _, y in test),

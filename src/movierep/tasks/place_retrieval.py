@@ -3,7 +3,8 @@
 The protocol of §4.3.1 a: every query scene of the validation set retrieves its 1, 5 and
 10 nearest training scenes by L2 distance between their features; precision@k says how
 many share its place (:func:`movierep.metrics.retrieval.precision_at_k`). Features are
-used as they are (no normalisation), as the paper compares raw encoder outputs.
+used as they are (no normalisation), as the paper compares raw encoder outputs. The
+``*_per_query`` functions keep every query's precision, the units of its standard error.
 """
 
 from __future__ import annotations
@@ -18,8 +19,37 @@ from sklearn.neighbors import NearestNeighbors
 from movierep.data.benchmarks.lvu import load_lvu_task
 from movierep.data.corpus import Corpus
 from movierep.errors import UserError
-from movierep.metrics.retrieval import precision_at_k
+from movierep.metrics.retrieval import precision_per_query
 from movierep.tasks.lvu import video_features
+
+
+def place_retrieval_per_query(
+    query: np.ndarray,
+    query_places: Sequence[str],
+    gallery: np.ndarray,
+    gallery_places: Sequence[str],
+    ks: Sequence[int] = (1, 5, 10),
+) -> dict[str, dict[int, np.ndarray]]:
+    """Every query's precision@k, per place and over all queries.
+
+    Args:
+        query: (Q, D) features of the validation scenes.
+        query_places: (Q,) their places.
+        gallery: (G, D) features of the training scenes.
+        gallery_places: (G,) their places.
+        ks: retrieved-set sizes (1, 5, 10); those above G are left out.
+
+    Returns:
+        ``{place: {k: (Q_place,) precisions}}`` plus ``"all"`` (``(Q,)``, query order).
+    """
+    k = min(max(ks), len(gallery))
+    index = NearestNeighbors(n_neighbors=k, metric="euclidean").fit(gallery)
+    _, neighbours = index.kneighbors(query)
+    return precision_per_query(query_places, gallery_places, neighbours, [x for x in ks if x <= k])
+
+
+def _means(groups: dict[str, dict[int, np.ndarray]]) -> dict[str, dict[int, float]]:
+    return {label: {k: float(v.mean()) for k, v in by_k.items()} for label, by_k in groups.items()}
 
 
 def place_retrieval(
@@ -41,10 +71,7 @@ def place_retrieval(
     Returns:
         ``{place: {k: precision}}`` plus ``"all"``.
     """
-    k = min(max(ks), len(gallery))
-    index = NearestNeighbors(n_neighbors=k, metric="euclidean").fit(gallery)
-    _, neighbours = index.kneighbors(query)
-    return precision_at_k(query_places, gallery_places, neighbours, [x for x in ks if x <= k])
+    return _means(place_retrieval_per_query(query, query_places, gallery, gallery_places, ks))
 
 
 def corpus_scene_places(corpus_root: str | Path) -> pa.Table:
@@ -93,6 +120,23 @@ def retrieval_by_split(
     return place_retrieval(features[q], [places[i] for i in q], features[g], [places[i] for i in g])
 
 
+def lvu_place_retrieval_per_query(
+    root: str | Path, features: pa.Table, source: str = "feature table"
+) -> dict[str, dict[int, np.ndarray]]:
+    """:func:`lvu_place_retrieval` keeping every query's precision (per place and ``"all"``)."""
+    splits = {s: load_lvu_task(Path(root), "scene", s) for s in ("train", "val")}
+    feats = {
+        s: video_features(features, [item.video_id for item in items], source)
+        for s, items in splits.items()
+    }
+    return place_retrieval_per_query(
+        feats["val"],
+        [str(item.class_name) for item in splits["val"]],
+        feats["train"],
+        [str(item.class_name) for item in splits["train"]],
+    )
+
+
 def lvu_place_retrieval(
     root: str | Path, features: pa.Table, source: str = "feature table"
 ) -> dict[str, dict[int, float]]:
@@ -105,15 +149,8 @@ def lvu_place_retrieval(
         root: an LVU folder (the real ``lvu_1.0`` release or the corpus' ``lvu/`` export).
         features: any feature table whose ``movie_id`` holds LVU video ids.
         source: the table's name, for error messages.
+
+    Returns:
+        ``{place: {k: precision}}`` plus ``"all"``.
     """
-    splits = {s: load_lvu_task(Path(root), "scene", s) for s in ("train", "val")}
-    feats = {
-        s: video_features(features, [item.video_id for item in items], source)
-        for s, items in splits.items()
-    }
-    return place_retrieval(
-        feats["val"],
-        [str(item.class_name) for item in splits["val"]],
-        feats["train"],
-        [str(item.class_name) for item in splits["train"]],
-    )
+    return _means(lvu_place_retrieval_per_query(root, features, source))

@@ -7,7 +7,8 @@ the pair, earlier event first, in VidSitu's order (Ev1, Ev3), (Ev2, Ev3), (Ev3, 
 ``EvRel``. VidSitu's submission has one prediction per annotator (its models read each
 annotator's verbs and roles). A head that sees only the video gives the same prediction
 three times. Metrics: :func:`movierep.metrics.vidsitu.relation_metrics` (Mean-Acc and
-Top-1 under the 2-of-3 majority rule), mean ± s.e. over N seeded runs.
+Top-1 under the 2-of-3 majority rule), mean ± s.e. over N seeded runs (trained together as
+one ensemble).
 """
 
 from __future__ import annotations
@@ -20,8 +21,12 @@ import numpy as np
 from movierep.data.benchmarks.vidsitu import EVREL_KEYS, EVREL_LABELS, VidSituClip
 from movierep.errors import UserError
 from movierep.metrics.vidsitu import relation_metrics
-from movierep.tasks.feature_classifier import ClassifierConfig, class_scores, fit_classifier
-from movierep.tasks.protocol import repeat_runs
+from movierep.tasks.feature_classifier import (
+    ClassifierConfig,
+    class_scores,
+    fit_classifier_ensemble,
+)
+from movierep.tasks.protocol import ensemble_runs
 
 #: Event indices (0-based) of each pair, earlier first, in VidSitu's order.
 PAIRS = ((0, 2), (1, 2), (2, 3), (2, 4))
@@ -81,9 +86,12 @@ def run_relation_task(
     ex = pair_features(eval_x)
     pairs = range(len(PAIRS))
 
-    def run_once(run_seed: int) -> tuple[dict[str, float], list[dict[str, Any]]]:
-        model = fit_classifier(x, y, len(EVREL_LABELS), head or ClassifierConfig(), run_seed)
-        scores = class_scores(model, ex.reshape(-1, ex.shape[-1])).reshape(*ex.shape[:2], -1)
+    def train_all(seeds: list[int]) -> list[np.ndarray]:
+        model = fit_classifier_ensemble(x, y, len(EVREL_LABELS), head or ClassifierConfig(), seeds)
+        return list(class_scores(model, ex.reshape(-1, ex.shape[-1])))  # R × (C·4, 4)
+
+    def score_run(flat: np.ndarray) -> tuple[dict[str, float], list[dict[str, Any]]]:
+        scores = flat.reshape(*ex.shape[:2], -1)
         best = scores.argmax(-1)
         hyps = {
             (i, p): [EVREL_LABELS[best[i, p]]] * len(gts[(i, p)])
@@ -100,4 +108,4 @@ def run_relation_task(
         ]
         return relation_metrics(hyps, gts), submission
 
-    return repeat_runs(run_once, runs, seed, RELATION_METRICS)
+    return ensemble_runs(train_all, score_run, runs, seed, RELATION_METRICS)

@@ -10,6 +10,10 @@ Scores come from :func:`movierep.metrics.vidsitu_srl.srl_metrics`: CIDEr, CIDEr-
 CIDEr-arg, ROUGE-L and LEA, mean ± s.e. over N seeded runs.
 
 ``vision=False`` trains the vision-blind decoder (the verb alone, the table's first row).
+
+The N seeded runs train one after the other (:func:`train_decoder`); with
+``batch_runs=True`` they train together as one vmapped model (:func:`train_decoders`,
+:mod:`movierep.tasks.module_ensemble`), which is slower on CPU, where TxD is compute-bound.
 """
 
 from __future__ import annotations
@@ -30,7 +34,8 @@ from movierep.metrics.vidsitu_srl import (
     srl_metrics,
 )
 from movierep.models.txd import TxD
-from movierep.tasks.protocol import repeat_runs
+from movierep.tasks.module_ensemble import ModuleEnsemble
+from movierep.tasks.protocol import RunResult, ensemble_runs, repeat_runs
 from movierep.tasks.role_text import RoleTokenizer
 
 
@@ -51,6 +56,10 @@ class SRLConfig:
         beam_size: 1 is greedy (VidSitu's setting).
         max_new_tokens: decoding length limit (60: a role sequence's maximum).
         vision: False for the vision-blind decoder.
+        batch_runs: train the N seeded runs together under vmap (:func:`train_decoders`)
+            instead of one after the other; ``None`` (default) is one after the other:
+            TxD trains on the CPU, where vmap measured 1.3x slower per run
+            (``benchmarks/results/head_ensembles.json``).
     """
 
     hidden_dim: int = 1024
@@ -65,6 +74,7 @@ class SRLConfig:
     beam_size: int = 1
     max_new_tokens: int = 60
     vision: bool = True
+    batch_runs: bool | None = None
 
 
 #: A CPU-sized decoder for the demo corpus.
@@ -101,21 +111,33 @@ def _padded(seqs: Sequence[list[int]], pad: int) -> torch.Tensor:
     return out
 
 
+def _training_data(
+    tok: RoleTokenizer, train_clips: Sequence[VidSituClip], x: np.ndarray
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Padded target tokens (E, L) and memories (E, 1, D) of every training event."""
+    seqs = [tok.encode(verb, roles) for verb, roles in role_sequences(train_clips)]
+    memory = torch.as_tensor(x, dtype=torch.float32).reshape(-1, 1, x.shape[-1])
+    return _padded(seqs, tok.pad_id), memory
+
+
+def _decoder(tok: RoleTokenizer, memory_dim: int, width: int, cfg: SRLConfig) -> TxD:
+    """A fresh TxD for targets of ``width`` tokens (its init draws from torch's global RNG)."""
+    return TxD(
+        len(tok), memory_dim, hidden_dim=cfg.hidden_dim, num_layers=cfg.num_layers,
+        num_heads=cfg.num_heads, ffn_dim=cfg.ffn_dim, output_dim=cfg.output_dim,
+        dropout=cfg.dropout, max_len=max(64, width + cfg.max_new_tokens), pad_id=tok.pad_id,
+        vision=cfg.vision,
+    )  # fmt: skip
+
+
 def train_decoder(
     tok: RoleTokenizer, train_clips: Sequence[VidSituClip], x: np.ndarray, cfg: SRLConfig, seed: int
 ) -> TxD:
     """Train TxD on the train clips' events; ``x`` (C, 5, D) their (standardised) features."""
     torch.manual_seed(seed)
     g = torch.Generator().manual_seed(seed)
-    seqs = [tok.encode(verb, roles) for verb, roles in role_sequences(train_clips)]
-    tokens = _padded(seqs, tok.pad_id)
-    memory = torch.as_tensor(x, dtype=torch.float32).reshape(-1, 1, x.shape[-1])
-    model = TxD(
-        len(tok), x.shape[-1], hidden_dim=cfg.hidden_dim, num_layers=cfg.num_layers,
-        num_heads=cfg.num_heads, ffn_dim=cfg.ffn_dim, output_dim=cfg.output_dim,
-        dropout=cfg.dropout, max_len=max(64, tokens.shape[1] + cfg.max_new_tokens),
-        pad_id=tok.pad_id, vision=cfg.vision,
-    )  # fmt: skip
+    tokens, memory = _training_data(tok, train_clips, x)
+    model = _decoder(tok, x.shape[-1], tokens.shape[1], cfg)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     model.train()
     for _ in range(cfg.steps):
@@ -125,6 +147,41 @@ def train_decoder(
         loss.backward()  # type: ignore[no-untyped-call]
         opt.step()
     return model.eval()
+
+
+def train_decoders(
+    tok: RoleTokenizer,
+    train_clips: Sequence[VidSituClip],
+    x: np.ndarray,
+    cfg: SRLConfig,
+    seeds: Sequence[int],
+) -> list[TxD]:
+    """:func:`train_decoder` for every seed, trained together as one vmapped model.
+
+    Member r starts from the weights ``train_decoder(seed=seeds[r])`` starts from and sees
+    the same minibatches; with ``dropout=0`` it ends with the same weights up to float
+    rounding. Dropout masks come from torch's global stream (seeded with ``seeds[0]``), so
+    with dropout a member matches its solo run in distribution only.
+    """
+    tokens, memory = _training_data(tok, train_clips, x)
+    members = []
+    for s in seeds:
+        torch.manual_seed(s)
+        members.append(_decoder(tok, x.shape[-1], tokens.shape[1], cfg))
+    torch.manual_seed(seeds[0])
+    batch = min(cfg.batch_size, len(tokens))
+    gens = [torch.Generator().manual_seed(s) for s in seeds]
+    idx = torch.stack(
+        [torch.randint(len(tokens), (cfg.steps, batch), generator=g) for g in gens], 1
+    )
+    ens = ModuleEnsemble(members).train()
+    opt = torch.optim.Adam(ens.parameters(), lr=cfg.lr)
+    for i in idx:  # (R, B) per step
+        loss = ens(TxD.loss, tokens[i], memory[i]).sum()  # Σ_r of each member's mean loss
+        opt.zero_grad()
+        loss.backward()  # type: ignore[no-untyped-call]
+        opt.step()
+    return [ens.member(r, m).eval() for r, m in enumerate(members)]
 
 
 def decode_roles(
@@ -179,10 +236,19 @@ def run_srl_task(
     mean, std = flat.mean(0), np.maximum(flat.std(0), 1e-6)
     train_x, eval_x = (train_x - mean) / std, (eval_x - mean) / std  # the memory's scale
 
-    def run_once(run_seed: int) -> tuple[dict[str, float], list[dict[str, Any]]]:
-        model = train_decoder(tok, train_clips, train_x, cfg, run_seed)
+    def score_run(model: TxD) -> RunResult:
         outputs = decode_roles(model, tok, eval_clips, eval_x, cfg)
         scores = srl_metrics(dict(enumerate(outputs)), references)
         return scores, [{"ann_idx": i, "vb_output": o} for i, o in enumerate(outputs)]
+
+    if cfg.batch_runs:
+
+        def train_all(seeds: list[int]) -> list[TxD]:
+            return train_decoders(tok, train_clips, train_x, cfg, seeds)
+
+        return ensemble_runs(train_all, score_run, runs, seed, SRL_METRICS)
+
+    def run_once(run_seed: int) -> RunResult:
+        return score_run(train_decoder(tok, train_clips, train_x, cfg, run_seed))
 
     return repeat_runs(run_once, runs, seed, SRL_METRICS)

@@ -6,7 +6,7 @@ most common verb among its annotations (one per clip in VidSitu's train split), 
 VidSitu's loader does. Validation events rank every verb and keep the top 5, which are
 scored against the ~10 annotators' verbs with :func:`movierep.metrics.vidsitu.verb_metrics`.
 The paper's protocol repeats the head's training with N seeds (default 10) and reports
-mean ± standard error.
+mean ± standard error; the N heads train together as one ensemble.
 """
 
 from __future__ import annotations
@@ -20,8 +20,12 @@ import numpy as np
 from movierep.data.benchmarks.vidsitu import EVENT_KEYS, VidSituClip
 from movierep.errors import UserError
 from movierep.metrics.vidsitu import VERB_METRICS, verb_metrics
-from movierep.tasks.feature_classifier import ClassifierConfig, class_scores, fit_classifier
-from movierep.tasks.protocol import repeat_runs
+from movierep.tasks.feature_classifier import (
+    ClassifierConfig,
+    class_scores,
+    fit_classifier_ensemble,
+)
+from movierep.tasks.protocol import ensemble_runs
 
 
 def training_verbs(clips: Sequence[VidSituClip]) -> list[str]:
@@ -99,10 +103,12 @@ def run_verb_task(
     x = train_x.reshape(-1, train_x.shape[-1])
     gts = verb_votes(eval_clips)
 
-    def run_once(run_seed: int) -> tuple[dict[str, float], list[dict[str, Any]]]:
-        model = fit_classifier(x, y, len(vocab), head or ClassifierConfig(), run_seed)
-        scores = class_scores(model, eval_x.reshape(-1, eval_x.shape[-1]))
+    def train_all(seeds: list[int]) -> list[np.ndarray]:
+        model = fit_classifier_ensemble(x, y, len(vocab), head or ClassifierConfig(), seeds)
+        return list(class_scores(model, eval_x.reshape(-1, eval_x.shape[-1])))  # R × (C·5, V)
+
+    def score_run(scores: np.ndarray) -> tuple[dict[str, float], list[dict[str, Any]]]:
         submission, ranked = verb_predictions(scores.reshape(*eval_x.shape[:2], -1), vocab)
         return verb_metrics(ranked, gts), submission
 
-    return {**repeat_runs(run_once, runs, seed, VERB_METRICS), "vocab": vocab}
+    return {**ensemble_runs(train_all, score_run, runs, seed, VERB_METRICS), "vocab": vocab}

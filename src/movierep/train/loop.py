@@ -13,7 +13,8 @@ inside ``forward`` under ``torch.no_grad()``. The loop owns the device, the DDP 
 bf16 autocast on CUDA, the optimiser and learning-rate schedule, gradient clipping, the
 NaN stop, checkpoints and resume, progress, and ``metrics.jsonl`` / ``summary.md``.
 ``batch_size`` is per process; the global batch is ``batch_size * world_size`` and is
-logged.
+logged, with the throughput (``samples_per_s``) and the share of time spent waiting for
+the loader (``data_wait_frac``).
 """
 
 from __future__ import annotations
@@ -243,6 +244,7 @@ def fit(
     run_config: dict[str, Any] | None = None,
     resume: bool = True,
     title: str = "training run",
+    prepare: Callable[[Batch], Batch] | None = None,
 ) -> FitResult:
     """Train ``objective`` on ``data`` for ``cfg.steps`` steps, checkpointing into ``out_dir``.
 
@@ -256,6 +258,11 @@ def fit(
         run_config: the resolved run config (dict) stored in every checkpoint.
         resume: continue from ``out_dir/last`` when it holds a trainer state.
         title: heading of ``summary.md``.
+        prepare: applied to every batch once it is on the training device, without
+            gradients (e.g. the batch's clip augmentation,
+            :meth:`movierep.data.clips.ClipPairDataset.prepare_batch`); its randomness must
+            come from the batch (draws made by the loader's seeded items), so a resumed
+            run stays exact.
 
     Returns:
         A :class:`FitResult` with the final step, last logged metrics and checkpoint path.
@@ -294,11 +301,16 @@ def fit(
     batches = _batches(data, start_epoch, skip)
     epoch, in_epoch = start_epoch, skip
     global_batch = cfg.batch_size * dist.world_size()
-    tic, seen = time.monotonic(), 0
+    tic, seen, waited = time.monotonic(), 0, 0.0
     model.train()
     for step in progress(range(start, cfg.steps), desc=title, total=cfg.steps - start):
+        fetched = time.monotonic()
         epoch, in_epoch, batch = next(batches)
+        waited += time.monotonic() - fetched
         batch = _to_device(batch, device)
+        if prepare is not None:
+            with torch.no_grad():
+                batch = prepare(batch)
         for group in optimizer.param_groups:
             group["lr"] = float(lrs[step])
         with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=use_bf16):
@@ -325,6 +337,9 @@ def fit(
                 scalars["grad_norm"] = float(grad_norm)
             elapsed = time.monotonic() - tic
             scalars["samples_per_s"] = seen / max(elapsed, 1e-9)
+            # the share of wall time the step waited for its batch: ~0 when the input
+            # pipeline keeps up with the model, ~1 when the loader sets the pace
+            scalars["data_wait_frac"] = waited / max(elapsed, 1e-9)
             logger.log(done, **scalars)
             result.metrics = scalars
         if done % cfg.ckpt_every == 0 and done < cfg.steps:

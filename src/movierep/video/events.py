@@ -26,6 +26,7 @@ from torch.utils.data import Dataset
 
 from movierep.tables import EVENTS
 from movierep.video.decode import VideoReader, open_video
+from movierep.video.frame_cache import FrameCache
 
 _TOL = 1e-6
 
@@ -143,6 +144,7 @@ def iter_event_clips(
     frame_stride: int = 4,
     size: tuple[int, int] | None = None,
     threads: int = 0,
+    cache: FrameCache | None = None,
 ) -> Iterator[np.ndarray]:
     """Yield each event's clip from one sequential decode (the extraction path).
 
@@ -157,6 +159,8 @@ def iter_event_clips(
         frame_stride: Native frames between sampled frames.
         size: Output ``(W, H)``.
         threads: Decoder threads.
+        cache: read the clips from this decoded-frame cache instead (the video is decoded
+            into it on first use; same frames; ``size`` must be None).
 
     Yields:
         Clips ``(T, H, W, 3)`` uint8, one per start, in order.
@@ -164,6 +168,13 @@ def iter_event_clips(
     if any(b < a for a, b in itertools.pairwise(starts)):
         raise ValueError("event starts must be increasing")
     if not starts:
+        return
+    if cache is not None:
+        if size is not None:
+            raise ValueError("a cached video is read at the cache's size: pass size=None")
+        video = cache.open(path)
+        for start in starts:
+            yield video.read_clip(start, num_frames, frame_stride)
         return
     span = (num_frames - 1) * frame_stride + 1
     buffer: deque[tuple[float, np.ndarray]] = deque()  # (time, image) from the next start on

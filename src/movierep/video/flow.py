@@ -14,12 +14,15 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Hashable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import cv2
 import numpy as np
 
 from movierep.files import atomic_path
+
+if TYPE_CHECKING:
+    from movierep.video.frame_cache import CachedVideo
 
 FLOW_METHODS = ("dis", "farneback")
 # OpenCV allocates the output when given None; DIS would use a passed array as initial flow.
@@ -45,24 +48,69 @@ def compute_flow(frames: np.ndarray, method: str = "dis") -> np.ndarray:
         raise ValueError(f"frames must be (T, H, W, 3) uint8, got {frames.shape} {frames.dtype}")
     if frames.shape[0] < 2:
         raise ValueError(f"optical flow needs at least 2 frames, got {frames.shape[0]}")
+    pair = _pair_flow(method)
+    gray = [_gray(f) for f in frames]
+    flow = np.stack([pair(gray[t], gray[t + 1]) for t in range(len(gray) - 1)])
+    return flow.astype(np.float16)
+
+
+def _pair_flow(method: str) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    """``(gray_a, gray_b) -> (H, W, 2)`` flow from a to b with the named OpenCV method."""
     if method == "dis":
         dis = cv2.DISOpticalFlow.create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
 
         def pair(a: np.ndarray, b: np.ndarray) -> np.ndarray:
             return np.asarray(dis.calc(a, b, NO_INITIAL_FLOW))
 
-    elif method == "farneback":
+        return pair
+    if method == "farneback":
 
-        def pair(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        def farneback(a: np.ndarray, b: np.ndarray) -> np.ndarray:
             # pyramid scale 0.5, 3 levels, window 15, 3 iterations, poly_n 5, poly_sigma 1.2
             flow = cv2.calcOpticalFlowFarneback(a, b, NO_INITIAL_FLOW, 0.5, 3, 15, 3, 5, 1.2, 0)
             return np.asarray(flow)
 
-    else:
-        raise ValueError(f"unknown flow method {method!r}; known: {FLOW_METHODS}")
+        return farneback
+    raise ValueError(f"unknown flow method {method!r}; known: {FLOW_METHODS}")
+
+
+def strided_flow(frames: np.ndarray, stride: int, method: str = "dis") -> np.ndarray:
+    """Flow from every frame to the frame ``stride`` later (the last frame: to itself).
+
+    The flow of a clip of frames ``i, i + s, i + 2s, ...`` (MoDist's motion input) is then
+    rows ``i, i + s, ...`` of this array, so a video's flow is computed once for every
+    clip any epoch draws from it (:func:`video_flow`).
+
+    Args:
+        frames: (N, H, W, 3) uint8 frames of one video.
+        stride: s, source frames between a clip's consecutive frames.
+        method: ``"dis"`` or ``"farneback"``.
+
+    Returns:
+        (N, H, W, 2) float16: row i is the flow from frame i to frame min(i + s, N − 1).
+    """
+    if stride < 1:
+        raise ValueError(f"stride must be positive, got {stride}")
+    pair = _pair_flow(method)
     gray = [_gray(f) for f in frames]
-    flow = np.stack([pair(gray[t], gray[t + 1]) for t in range(len(gray) - 1)])
-    return flow.astype(np.float16)
+    last = len(gray) - 1
+    out = np.empty((len(gray), *gray[0].shape, 2), np.float16)
+    for i in range(len(gray)):
+        out[i] = pair(gray[i], gray[min(i + stride, last)])
+    return out
+
+
+def video_flow(video: CachedVideo, stride: int, method: str = "dis") -> np.ndarray:
+    """:func:`strided_flow` of a cached video, computed once and kept in its cache entry.
+
+    Returns:
+        (N, H, W, 2) float16 memory map (see :func:`strided_flow`).
+    """
+    return video.derived(
+        "flow",
+        lambda v: strided_flow(np.asarray(v.frames), stride, method),
+        {"stride": stride, "method": method},
+    )
 
 
 class FlowCache:
