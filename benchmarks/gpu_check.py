@@ -308,15 +308,15 @@ def write_vit(path: str, kwargs: dict[str, Any], seed: int = 0) -> str:
 
 
 def write_scene_pairs(inputs: Inputs, sizes: Sizes, seed: int = 0) -> int:
-    """Synthetic ``P_scene``: windows of ``scene_kernel`` real shots of two random movies."""
+    """Synthetic ``P_scene``: windows of ``shots_per_scene`` real shots of two random movies."""
     import numpy as np
     import pyarrow as pa
 
     from movierep import tables
-    from movierep.recipes import moviesim
+    from movierep.recipes import scenes
     from movierep.similarity.scene_pairs import P_SCENE
 
-    kernel = moviesim.resolve(sizes.profile).net.scene_kernel
+    kernel = scenes.resolve(sizes.profile).data.shots_per_scene
     shots = tables.read_table(inputs.shots / "keyframes.parquet", ["movie_id", "shot_index"])
     counts: dict[str, int] = {}
     for movie, shot in zip(

@@ -155,10 +155,11 @@ def run_unit(
         movie_ids=train_ids,
     ))  # fmt: skip
     p_scene = unit / "p_scene.parquet"
+    scene_cfg = scenes.resolve("cpu", sets=[f"train.seed={seed}", *spec.get("scene_sets", [])])
     selected = _timed(times, "select", lambda: select_pairs(
         unit / "moviesim", fixed["features"], p_scene, space=spec.get("space", "learned"),
+        window=scene_cfg.data.shots_per_scene,
     ))  # fmt: skip
-    scene_cfg = scenes.resolve("cpu", sets=[f"train.seed={seed}", *spec.get("scene_sets", [])])
     if args.scene_steps:
         scene_cfg = scenes.resolve(
             "cpu",
@@ -304,10 +305,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         table = tables.read_table(args.work / key / "scene_features.parquet")
         unit["place_retrieval"] = retrieval(ordered(table, items, args.shots), items)
         selected = tables.read_table(args.work / key / "p_scene.parquet")
-        every = select_pairs(
+        window = scenes.resolve("cpu", sets=unit["spec"].get("scene_sets", [])).data.shots_per_scene
+        select_pairs(
             args.work / key / "moviesim", fixed["features"], args.work / key / "candidates.parquet",
-            fraction=1.0,
+            window=window, fraction=1.0, greedy=False,
         )  # fmt: skip
+        every = tables.read_table(args.work / key / "candidates.parquet")
         unit["same_place_pairs"] = {
             "selected": pair_place_agreement(selected, args.corpus, args.shots),
             "all_candidates": pair_place_agreement(every, args.corpus, args.shots),

@@ -419,3 +419,38 @@ def test_wrong_query_dimension_is_a_user_error(store: Path) -> None:
     build_index(store, "shot")
     with pytest.raises(UserError, match="D=5, the shot index has D=16"):
         search(store, np.zeros((1, 5), np.float32), level="shot")
+
+
+def test_a_shots_folder_is_reused_instead_of_detecting_again(
+    tiny_corpus: Path, ckpts: dict[str, Path], tmp_path: Path
+) -> None:
+    from movierep.errors import UserError
+
+    _, shots = ingest_shots(
+        [tiny_corpus], tmp_path / "shots", keyframes=True, detector="scenedetect",
+        show_progress=False,
+    )  # fmt: skip
+    assert shots is not None
+    table = pq.read_table(tmp_path / "shots" / "shots.parquet")
+    first = table.column("movie_id")[0].as_py()
+    # drop one shot boundary of one movie: the store must show the folder's shots, not new ones
+    rows = [r for r in table.to_pylist() if not (r["movie_id"] == first and r["shot_index"] == 1)]
+    for r in rows:
+        if r["movie_id"] == first and r["shot_index"] == 0:
+            r["end_frame"] = next(x["end_frame"] for x in table.to_pylist()
+                                  if x["movie_id"] == first and x["shot_index"] == 1)  # fmt: skip
+        if r["movie_id"] == first and r["shot_index"] > 1:
+            r["shot_index"] -= 1
+    pq.write_table(
+        pa.Table.from_pylist(rows, schema=table.schema), tmp_path / "shots" / "shots.parquet"
+    )
+    out = tmp_path / "store"
+    kwargs = embed_kwargs(ckpts)
+    report = embed_catalog([tiny_corpus], out, ["shot"], shots=tmp_path / "shots", **kwargs)  # type: ignore[arg-type]
+    assert not report.failed
+    stored = counts(read_level(out, "shot"))
+    assert stored == counts(pa.Table.from_pylist(rows, schema=table.schema))
+    assert stored[first] == counts(table)[first] - 1
+    with pytest.raises(UserError, match="not of 'transnetv2'"):
+        embed_catalog([tiny_corpus], tmp_path / "other", ["shot"], shots=tmp_path / "shots",
+                      **{**kwargs, "detector": "transnetv2"})  # type: ignore[arg-type]  # fmt: skip

@@ -51,7 +51,9 @@ def test_movies2scenes_end_to_end(tiny_corpus: Path, shots: Path, tmp_path: Path
     sim = tmp_path / "moviesim"
     run(["train", "moviesim", "--corpus", tiny_corpus, "--shot-features", feats, "--out", sim,
          *FAST, "--steps", "3", "--set", "train.batch_size=2",
-         "--set", "pairs.sources=genre+cowatch", "--set", "pairs.k=1"])  # fmt: skip
+         "--set", "pairs.sources=genre+cowatch", "--set", "pairs.k=1",
+         # the tiny corpus has 4 movies; 2 are LVU/MovieNet val/test movies (§4.3 excludes them)
+         "--set", "pairs.exclude_benchmarks=false"])  # fmt: skip
     pairs = read_table(sim / "pairs.parquet")
     assert pairs.num_rows > 0 and set(pairs.column("source").to_pylist()) <= {
         "cowatch", "genre", "cowatch+genre"
@@ -200,7 +202,7 @@ def test_train_moviesim_under_torchrun(tiny_corpus: Path, shots: Path, tmp_path:
     args = ["-m", "movierep", "train", "moviesim", "--corpus", str(tiny_corpus),
             "--shot-features", str(feats), "--out", str(tmp_path / "run"), *FAST, "--steps", "2",
             "--set", "train.batch_size=2", "--set", "pairs.sources=genre+cowatch",
-            "--set", "pairs.k=1"]  # fmt: skip
+            "--set", "pairs.k=1", "--set", "pairs.exclude_benchmarks=false"]  # fmt: skip
     proc = subprocess.run([*launch, *args], env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert read_table(tmp_path / "run" / "pairs.parquet").num_rows > 0

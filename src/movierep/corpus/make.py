@@ -22,6 +22,7 @@ from movierep import files
 from movierep.corpus.audience import engagement, watch_log
 from movierep.corpus.crew import DIRECTORS, WRITERS
 from movierep.corpus.encode import video_codec, write_video
+from movierep.corpus.export.ids import imdb_ids
 from movierep.corpus.kinetics import ACTIONS, make_kinetics
 from movierep.corpus.metadata import MovieMeta, sample_meta
 from movierep.corpus.presets import CorpusOptions, resolve_options
@@ -44,6 +45,7 @@ CATALOG_SCHEMA = pa.schema(
         ("movie_id", pa.string()),
         ("path", pa.string()),
         ("title", pa.string()),
+        ("imdb_id", pa.string()),
         ("genre", pa.string()),
         ("director", pa.string()),
         ("writer", pa.string()),
@@ -212,6 +214,8 @@ def make_corpus(
         truth.extend(movie_truth)
         catalog_rows.append(row)
         metas.append(meta)
+    imdb = imdb_ids(row["movie_id"] for row in catalog_rows)  # the benchmarks' ids too
+    catalog_rows = [{**row, "imdb_id": imdb[row["movie_id"]]} for row in catalog_rows]
     write_table(root / "catalog.parquet", pa.Table.from_pylist(catalog_rows, schema=CATALOG_SCHEMA))
     audience_rng = np.random.default_rng([seed, _AUDIENCE])
     write_table(root / "watch_log.parquet", watch_log(metas, options.users, audience_rng))

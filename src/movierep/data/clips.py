@@ -92,10 +92,18 @@ class ClipConfig:
     augment_on: AugmentOn = "device"
 
 
-def frame_source(cfg: ClipConfig, flow_root: str | Path | None = None) -> FrameSource:
-    """The frame source ``cfg.frame_cache`` names (``flow_root``: per-clip flow of ``decode``)."""
+def frame_source(
+    cfg: ClipConfig, flow_root: str | Path | None = None, flow_method: str = "dis"
+) -> FrameSource:
+    """The frame source ``cfg.frame_cache`` names.
+
+    ``flow_root``: where ``decode`` caches each drawn clip's flow; ``flow_method``: the
+    optical flow a motion pathway reads (:data:`movierep.video.flow.FLOW_METHODS`).
+    """
     cache = frame_cache_from(cfg.frame_cache, DecodeSettings(cfg.cache_short_side))
-    return DecodedFrames(flow_root) if cache is None else CachedFrames(cache)
+    if cache is None:
+        return DecodedFrames(flow_root, flow_method)
+    return CachedFrames(cache, flow_method)
 
 
 def clip_augment(cfg: ClipConfig) -> ClipAugment:

@@ -198,16 +198,23 @@ class KeyframeViews(Dataset[dict[str, Tensor]]):
         }
 
 
+_MOVIES = ("movie_a", "movie_b")
+_RANGES = ("a_start", "a_end", "b_start", "b_end")
+
+
 class ScenePairDataset(Dataset[dict[str, Tensor]]):
     """The scene pairs of ``P_scene`` as MoCo queries and keys (Movies2Scenes Fig. 3).
 
-    Each item is one selected pair: n shots of each scene (:func:`scene_shots`, a random
-    temporal crop of the k_a-shot window), their keyframes augmented alike within a scene,
-    and which scene is the query drawn at random (both movies' scenes serve as queries).
+    Each item is one selected pair: n shots of each scene (:func:`scene_shots`; the
+    supplement's selection windows are n shots long, so these are the selected shots
+    themselves, and a longer range is cropped at random), their keyframes augmented alike
+    within a scene, and which scene is the query drawn at random (both movies' scenes
+    serve as queries). The pairs are held as NumPy columns (movie names dictionary-coded),
+    never as Python rows, so millions of pairs cost a few bytes each.
 
     Args:
         images: the shots' keyframes.
-        pairs: ``P_scene`` rows: ``movie_a, a_start, a_end, movie_b, b_start, b_end``.
+        pairs: ``P_scene``: ``movie_a, a_start, a_end, movie_b, b_start, b_end``.
         shots_per_scene: n (9 in the paper).
         augment: the scene augmentation (``view_size`` is the encoder's input size).
     """
@@ -215,19 +222,28 @@ class ScenePairDataset(Dataset[dict[str, Tensor]]):
     def __init__(
         self,
         images: ShotImages,
-        pairs: Sequence[dict[str, object]],
+        pairs: pa.Table,
         shots_per_scene: int,
         augment: ClipAugment,
     ) -> None:
         self.images = images
-        self.pairs = list(pairs)
+        self.movies, codes = np.unique(
+            np.concatenate([pairs.column(c).to_numpy(zero_copy_only=False) for c in _MOVIES]),
+            return_inverse=True,
+        )
+        self.movie_codes = codes.reshape(2, -1).astype(np.int32)
+        self.ranges = np.stack(
+            [pairs.column(c).to_numpy().astype(np.int64) for c in _RANGES]
+        ).reshape(2, 2, -1)  # (side, start/end, pair)
         self.shots_per_scene = shots_per_scene
         self.augment = augment
 
     def __len__(self) -> int:
-        return len(self.pairs)
+        return self.movie_codes.shape[1]
 
-    def _scene(self, movie: str, start: int, end: int) -> Tensor:
+    def _scene(self, side: int, index: int) -> Tensor:
+        movie = str(self.movies[self.movie_codes[side, index]])
+        start, end = (int(v) for v in self.ranges[side, :, index])
         slack = max(end - start - self.shots_per_scene, 0)
         offset = int(torch.randint(slack + 1, ()).item())
         shots = scene_shots(start, end, self.shots_per_scene, self.images.num_shots[movie], offset)
@@ -236,9 +252,7 @@ class ScenePairDataset(Dataset[dict[str, Tensor]]):
 
     def __getitem__(self, index: int) -> dict[str, Tensor]:
         """``query`` and ``key``: (n, 3, H, W) float32 each."""
-        row = self.pairs[index]
-        a = self._scene(str(row["movie_a"]), int(row["a_start"]), int(row["a_end"]))  # type: ignore[call-overload]
-        b = self._scene(str(row["movie_b"]), int(row["b_start"]), int(row["b_end"]))  # type: ignore[call-overload]
+        a, b = self._scene(0, index), self._scene(1, index)
         if torch.rand(()) < 0.5:
             a, b = b, a
         return {"query": a, "key": b}

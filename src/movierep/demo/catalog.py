@@ -24,6 +24,7 @@ def build_store(p: Paths, preset: DemoPreset) -> None:
         videos, p.out / "store", LEVELS, event_checkpoint=p.backbone("cvrl"),
         contextualizer=p.txe("cvrl"), shot_encoder=encoder_path(p, "fixed"),
         scene_encoder=scene, scene_window=scene_window(scene), detector=preset.shot_detector,
+        frame_cache=str(p.frame_cache), shots=p.shots,
     )  # fmt: skip
     check(report, "store")
     for level in LEVELS:

@@ -15,7 +15,8 @@ reads them.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
 from movierep.data.benchmarks.lvu import CLASSIFICATION_TASKS
 from movierep.demo.results import Measured
@@ -28,6 +29,7 @@ from movierep.demo.verdicts import (
     claim_equal,
     compare,
     mean_of,
+    pretrainings_compared,
     tally,
 )
 from movierep.report import Finding
@@ -53,18 +55,102 @@ def _line(a: str, b: str, metric: str, c: Comparison) -> str:
     return f"{a} {_est(c.a)} vs {b} {other} ({metric}): {c.text()}"
 
 
+# ---------------------------------------------------------- pretrainings (rule 6)
+
+#: The kind of each pretraining a row can carry: a demo preset trains ``pretrain_seeds``
+#: seeds of each kind (:class:`movierep.demo.presets.DemoPreset`).
+KIND = {
+    "CVRL": "backbone", "MoDist": "backbone", "supervised": "backbone",
+    "TxE MaskPred (CVRL)": "txe", "TxE MaskPred (MoDist)": "txe", "TxE initialisation": "txe",
+    "E_fixed SimCLR": "image",
+}  # fmt: skip
+_BACKBONE = {"Sup": "supervised", "Supervised": "supervised", "CVRL": "CVRL", "MoDist": "MoDist"}
+
+
+def carried(table: str, row: str) -> frozenset[str]:
+    """The pretrainings a row of ``table`` carries (its backbone, TxE, scene encoder...)."""
+    if table.startswith("m2s"):
+        if row.startswith("E_fixed"):
+            return frozenset({"E_fixed SimCLR"})
+        inside = row.split("(", 1)[1].split(")")[0] if "(" in row else row
+        if row.startswith("E_scene, "):  # an ablation row
+            inside = row.removeprefix("E_scene, ").split(" ")[0]
+        return frozenset({"E_fixed SimCLR", *(f"scene MoCo ({s})" for s in inside.split("+"))})
+    if table == "hier_table2":  # every variant is its own TxE pretraining on CVRL
+        return frozenset({"CVRL", f"TxE variant {row}"})
+    parts = [p.strip() for p in row.replace(":", ",").split(",")]
+    out = {_BACKBONE[p] for p in parts if p in _BACKBONE}
+    if table == "hier_table5":
+        if row.startswith("OT"):
+            out.add("supervised")  # OT's instance pathway is the supervised backbone
+        if "Ours" in row:
+            out |= {"CVRL", "TxE MaskPred (CVRL)"}
+    if "MaskPred" in parts:
+        out |= {f"TxE MaskPred ({b})" for b in out & {"CVRL", "MoDist"}}
+    if "TxE N" in parts or "TxE No" in parts:
+        out.add("TxE initialisation")
+    return frozenset(out)
+
+
+def kind_of(pretraining: str) -> str:
+    """``backbone``, ``txe``, ``image`` or ``scene:<source>`` (see :data:`KIND`)."""
+    if pretraining.startswith("scene MoCo"):
+        return "scene:" + pretraining.split("(", 1)[1].rstrip(")")
+    if pretraining.startswith("TxE variant"):
+        return "txe"
+    return KIND[pretraining]
+
+
+class Pretrainings:
+    """Which pretrainings the run trained several seeds of (rule 6 of :mod:`.verdicts`).
+
+    Args:
+        seeds: pretraining seeds per kind (``{"backbone": 1, "txe": 3, "scene": 2}``);
+            a kind not named ran once.
+    """
+
+    def __init__(self, seeds: Mapping[str, int] | None = None) -> None:
+        self.seeds = dict(seeds or {})
+
+    def count(self, kind: str) -> int:
+        """Seeds of ``kind``; ``scene:cowatch`` falls back to ``scene`` (1 if unset)."""
+        if kind in self.seeds:
+            return self.seeds[kind]
+        return self.seeds.get(kind.split(":")[0], 1)
+
+    def gate(self, c: Comparison, table: str, a: str, b: str | None) -> Comparison:
+        """``c`` of rows ``a`` and ``b`` (None: a known number), gated by rule 6.
+
+        Undecided when a pretraining the two rows differ by ran once, or a side carrying
+        one is not an estimate over its seeds.
+        """
+        mine = carried(table, a)
+        theirs = carried(table, b) if b is not None else frozenset()
+        if b is None:  # against chance: what the row adds on top of its backbone
+            mine = frozenset(p for p in mine if kind_of(p) != "backbone") or mine
+        differ_a, differ_b = mine - theirs, theirs - mine
+        once = [p for p in (*differ_a, *differ_b) if self.count(kind_of(p)) < 2]
+        if once and c.outcome != "undecided":
+            why = "one pretraining of " + " and ".join(sorted(once))
+            return replace(c, outcome="undecided", why=why + ": its seed spread was not measured")
+        return pretrainings_compared(c, ", ".join(sorted(differ_a)), ", ".join(sorted(differ_b)))
+
+
 def _cmp(
-    rows: Measured, a: str, b: str, metric: str, lower: bool = False, floor: float = 0.0
-) -> Comparison:
-    return compare(rows[a][metric], rows[b][metric], lower, floor)
+    rows: Measured, a: str, b: str, metric: str, lower: bool = False, floor: float = 0.0,
+    table: str = "", pretrainings: Pretrainings | None = None,
+) -> Comparison:  # fmt: skip
+    c = compare(rows[a][metric], rows[b][metric], lower, floor)
+    return (pretrainings or Pretrainings()).gate(c, table, a, b) if table else c
 
 
 def claim_better(
     paper: str, claim: str, rows: Measured, pairs: Sequence[tuple[str, str]], metric: str,
-    lower: bool = False, floor: float = 0.0,
+    lower: bool = False, floor: float = 0.0, table: str = "",
+    pretrainings: Pretrainings | None = None,
 ) -> Finding:  # fmt: skip
     """Claim: the first row of every pair beats the second on ``metric`` (rule 2)."""
-    comparisons = [_cmp(rows, a, b, metric, lower, floor) for a, b in pairs]
+    comparisons = [_cmp(rows, a, b, metric, lower, floor, table, pretrainings) for a, b in pairs]
     verdict = claim_beats([c.outcome for c in comparisons])
     lines = [_line(a, b, metric, c) for (a, b), c in zip(pairs, comparisons, strict=True)]
     return Finding(paper, claim, verdict, "; ".join(lines) + ".")
@@ -92,11 +178,11 @@ def same_as(same: tuple[Comparison, str], contrast: tuple[Comparison, str]) -> t
 # ------------------------------------------------------------------------- Hier-SSL
 
 
-def _table1(t1: Measured) -> list[Finding]:
+def _table1(t1: Measured, pre: Pretrainings) -> list[Finding]:
     none, n_sup = "Slow-D+TxD, Sup", "Slow-D+TxE+TxD, Sup, TxE N"
     mp, n_cvrl = "Slow-D+TxE+TxD, CVRL, MaskPred", "Slow-D+TxE+TxD, CVRL, TxE N"
-    same = _cmp(t1, n_sup, none, "CIDEr")
-    gain = _cmp(t1, mp, n_cvrl, "CIDEr")
+    same = _cmp(t1, n_sup, none, "CIDEr", table="hier_table1", pretrainings=pre)
+    gain = _cmp(t1, mp, n_cvrl, "CIDEr", table="hier_table1", pretrainings=pre)
     verdict, evidence = same_as(
         (same, _line(n_sup, none, "CIDEr", same)), (gain, _line(mp, n_cvrl, "CIDEr", gain))
     )
@@ -109,16 +195,17 @@ def _table1(t1: Measured) -> list[Finding]:
         claim_better(
             HIER, "A TxE pretrained by mask prediction adds a lot on semantic roles "
             "(paper: CIDEr 54.4 → 61.2).", t1, [(mp, n_cvrl)], "CIDEr",
+            table="hier_table1", pretrainings=pre,
         ),
     ]  # fmt: skip
 
 
-def _table3(t3: Measured) -> list[Finding]:
+def _table3(t3: Measured, pre: Pretrainings) -> list[Finding]:
     out = []
     verdicts, lines = [], []
     for name in ("CVRL", "MoDist"):
         row, alone = f"Slow-D+TxE, {name}, TxE No", f"Slow-D, {name}"
-        same = compare(t3[row]["Mean-Acc"], CHANCE_RELATIONS)
+        same = pre.gate(compare(t3[row]["Mean-Acc"], CHANCE_RELATIONS), "hier_table3", row, None)
         above = compare(t3[alone]["Mean-Acc"], CHANCE_RELATIONS)
         verdict, evidence = same_as(
             (same, _line(row, "chance", "Mean-Acc", same)),
@@ -137,25 +224,28 @@ def _table3(t3: Measured) -> list[Finding]:
         "(paper: Mean-Acc 35.3 vs 34.7).", t3,
         [("Slow-D+TxE, CVRL, MaskPred", "Slow-D, CVRL"),
          ("Slow-D+TxE, MoDist, MaskPred", "Slow-D, MoDist")], "Mean-Acc",
+        table="hier_table3", pretrainings=pre,
     ))  # fmt: skip
     return out
 
 
-def _table4(t4: Measured) -> list[Finding]:
+def _table4(t4: Measured, pre: Pretrainings) -> list[Finding]:
     return [
         claim_better(
             HIER, "Verbs: a self-supervised backbone (MoDist) beats a supervised one "
             "(paper: Acc@1 43.0 vs 38.3).", t4, [("Slow-D, MoDist", "Slow-D, Sup")], "Acc@1",
+            table="hier_table4", pretrainings=pre,
         ),
         claim_better(
             HIER, "Verbs: MoDist's motion-sensitive features beat CVRL's "
             "(paper: Acc@1 44.7 vs 35.3 with K400+VS).", t4,
-            [("Slow-D, MoDist", "Slow-D, CVRL")], "Acc@1",
+            [("Slow-D, MoDist", "Slow-D, CVRL")], "Acc@1", table="hier_table4",
+            pretrainings=pre,
         ),
     ]  # fmt: skip
 
 
-def _table2(t2: Measured | None) -> list[Finding]:
+def _table2(t2: Measured | None, pre: Pretrainings) -> list[Finding]:
     if not t2:
         return [Finding(
             HIER, "Contrastive beats L2 for mask prediction; m ∈ {1, 2, 3} is best; a 2 s "
@@ -166,22 +256,24 @@ def _table2(t2: Measured | None) -> list[Finding]:
     return [
         claim_better(
             HIER, "Mask prediction: the contrastive loss beats L2 (paper: CIDEr 61.2 vs 58.9).",
-            t2, [(base, "L2 loss")], "CIDEr",
+            t2, [(base, "L2 loss")], "CIDEr", table="hier_table2", pretrainings=pre,
         ),
         claim_better(
             HIER, "Mask sizes m ∈ {1, 2, 3} are best (paper: 61.2 vs 57.0 / 59.2 / 59.5).", t2,
             [(base, "mask {1}"), (base, "mask {1,2}"), (base, "mask {1,2,3,4}")], "CIDEr",
+            table="hier_table2", pretrainings=pre,
         ),
         claim_better(
             HIER, "A 2 s token stride beats a longer one (paper: 61.2 vs 58.4 at 3 s).", t2,
-            [(base, "stride 4 s")], "CIDEr",
+            [(base, "stride 4 s")], "CIDEr", table="hier_table2", pretrainings=pre,
         ),
     ]  # fmt: skip
 
 
 def first_over_tasks(
     paper: str, claim: str, rows: Measured, ours: str, tasks: Sequence[str],
-    floors: dict[str, float] | None = None,
+    floors: dict[str, float] | None = None, table: str = "",
+    pretrainings: Pretrainings | None = None,
 ) -> Finding:  # fmt: skip
     """Claim: row ``ours`` is the best over ``tasks`` (rule 4 against every other row).
 
@@ -193,7 +285,7 @@ def first_over_tasks(
         if other == ours:
             continue
         per_task = [
-            compare(rows[ours][t], rows[other][t], t in REGRESSIONS, floors.get(t, 0.0))
+            _cmp(rows, ours, other, t, t in REGRESSIONS, floors.get(t, 0.0), table, pretrainings)
             for t in tasks
             if t in rows[ours] and t in rows[other]
         ]
@@ -213,27 +305,37 @@ def first_over_tasks(
     )  # fmt: skip
 
 
-def hier_findings(t: dict[str, Measured], items: dict[str, int] | None = None) -> list[Finding]:
+def hier_findings(
+    t: dict[str, Measured], items: dict[str, int] | None = None,
+    seeds: Mapping[str, int] | None = None,
+) -> list[Finding]:  # fmt: skip
     """Hier-SSL's findings from Tables 1-5 (Table 2 only with ``--ablations``).
 
     ``items``: Table 5's evaluation videos per LVU task (one video is the smallest top-1
-    difference a task can show).
+    difference a task can show). ``seeds``: pretraining seeds per kind (rule 6).
     """
+    pre = Pretrainings(seeds)
     out = []
     if "hier_table1" in t:
-        out += _table1(t["hier_table1"])
+        out += _table1(t["hier_table1"], pre)
     if "hier_table3" in t:
-        out += _table3(t["hier_table3"])
+        out += _table3(t["hier_table3"], pre)
     if "hier_table4" in t:
-        out += _table4(t["hier_table4"])
-    out += _table2(t.get("hier_table2"))
+        out += _table4(t["hier_table4"], pre)
+    out += _table2(t.get("hier_table2"), pre)
     t5 = t.get("hier_table5")
+    claim = (
+        "LVU: OT++ (instances + contextual scene features) has the best mean rank "
+        "(paper: 2.33, next 2.89)."
+    )
     if t5 and "OT++: OT, Ours" in t5:
         tasks = [c for c in next(iter(t5.values())) if c not in ("#top-1", "mean rank")]
         out.append(first_over_tasks(
-            HIER, "LVU: OT++ (instances + contextual scene features) has the best mean rank "
-            "(paper: 2.33, next 2.89).", t5, "OT++: OT, Ours", tasks, top1_floors(items),
+            HIER, claim, t5, "OT++: OT, Ours", tasks, top1_floors(items),
+            table="hier_table5", pretrainings=pre,
         ))  # fmt: skip
+    else:
+        out.append(Finding(HIER, claim, "inconclusive", NOT_MEASURED.format(what="Table 5 rows")))
     return out
 
 
@@ -245,21 +347,24 @@ def top1_floors(items: dict[str, int] | None) -> dict[str, float]:
     return {t: 100.0 / n for t, n in (items or {}).items() if n and t not in REGRESSIONS}
 
 
-def _every_task(t: dict[str, Measured], floors: dict[str, float]) -> Finding:
+def _every_task(t: dict[str, Measured], floors: dict[str, float], pre: Pretrainings) -> Finding:
     fixed, cowatch = "E_fixed (CLIP's role)", "E_scene (cowatch)"
     checks: list[tuple[str, Comparison]] = []
     if "m2s_table2" in t:
         t2 = t["m2s_table2"]
-        checks.append(("place P@1", _cmp(t2, f"{cowatch} | all", f"{fixed} | all", "P@1")))
+        c = compare(t2[f"{cowatch} | all"]["P@1"], t2[f"{fixed} | all"]["P@1"])
+        checks.append(("place P@1", pre.gate(c, "m2s_table2", cowatch, fixed)))
     if "m2s_table3" in t:
         t3 = t["m2s_table3"]
         for task in t3[fixed]:
-            checks.append(
-                (task, _cmp(t3, cowatch, fixed, task, task in REGRESSIONS, floors.get(task, 0.0)))
-            )
+            c = _cmp(t3, cowatch, fixed, task, task in REGRESSIONS, floors.get(task, 0.0),
+                     "m2s_table3", pre)  # fmt: skip
+            checks.append((task, c))
     for key, metric in (("m2s_table4", "mAP"), ("m2s_table5", "AP"), ("m2s_table6", "mean")):
         if key in t and metric in t[key].get(cowatch, {}) and metric in t[key].get(fixed, {}):
-            checks.append((metric, _cmp(t[key], cowatch, fixed, metric)))
+            checks.append(
+                (metric, _cmp(t[key], cowatch, fixed, metric, table=key, pretrainings=pre))
+            )
     count = {o: sum(c.outcome == o for _, c in checks) for o in ("better", "worse", "noise")}
     undecided = len(checks) - sum(count.values())
     return Finding(
@@ -273,15 +378,17 @@ def _every_task(t: dict[str, Measured], floors: dict[str, float]) -> Finding:
 
 
 def m2s_findings(
-    t: dict[str, Measured], ablations: bool, items: dict[str, int] | None = None
-) -> list[Finding]:
+    t: dict[str, Measured], ablations: bool, items: dict[str, int] | None = None,
+    seeds: Mapping[str, int] | None = None,
+) -> list[Finding]:  # fmt: skip
     """Movies2Scenes' findings from Tables 2-6 (and Table 3's ablation rows).
 
     ``items``: Table 3's evaluation videos per LVU task (one video is the smallest top-1
-    difference the task can show).
+    difference the task can show). ``seeds``: pretraining seeds per kind (rule 6).
     """
+    pre = Pretrainings(seeds)
     floors = top1_floors(items)
-    out = [_every_task(t, floors)]
+    out = [_every_task(t, floors, pre)]
     t3 = t.get("m2s_table3")
     if not t3:
         return out
@@ -296,11 +403,14 @@ def m2s_findings(
         out.append(claim_better(
             M2S, "Similarity sources rank co-watch > genre > synopsis (LVU, Table 3).",
             summary, [(names[0], names[1]), (names[1], names[2])], metric, floor=floor,
+            table="m2s_table3", pretrainings=pre,
         ))  # fmt: skip
     gs = "E_scene (genre+synopsis)"
     if gs in summary and names[0] in summary and names[1] in summary:
-        same = _cmp(summary, gs, names[0], metric, floor=floor)
-        gap = _cmp(summary, names[0], names[1], metric, floor=floor)
+        same = _cmp(summary, gs, names[0], metric, floor=floor, table="m2s_table3",
+                    pretrainings=pre)  # fmt: skip
+        gap = _cmp(summary, names[0], names[1], metric, floor=floor, table="m2s_table3",
+                   pretrainings=pre)  # fmt: skip
         verdict, evidence = same_as(
             (same, _line(gs, names[0], metric, same)),
             (gap, _line(names[0], names[1], metric, gap)),
@@ -319,7 +429,10 @@ def m2s_findings(
     }  # fmt: skip
     for claim, row in abl.items():
         if row in summary and names[0] in summary:
-            out.append(claim_better(M2S, claim, summary, [(names[0], row)], metric, floor=floor))
+            out.append(claim_better(
+                M2S, claim, summary, [(names[0], row)], metric, floor=floor,
+                table="m2s_table3", pretrainings=pre,
+            ))  # fmt: skip
         else:
             out.append(
                 Finding(M2S, claim, "inconclusive", NOT_MEASURED.format(what="ablation rows"))

@@ -29,6 +29,7 @@ from movierep.checkpoint import read_config, save_checkpoint
 from movierep.data.benchmarks.vidsitu import load_vidsitu
 from movierep.demo import results
 from movierep.demo.presets import DemoPreset
+from movierep.demo.verdicts import Estimate
 from movierep.errors import UserError
 from movierep.features.contextualize import contextualize
 from movierep.features.extract import events_from_corpus, extract_with_checkpoint
@@ -63,6 +64,11 @@ class Paths:
         return self.out / "corpus"
 
     @property
+    def frame_cache(self) -> Path:
+        """The run's decoded-frame cache (every video decoded once for every stage)."""
+        return self.out / "cache" / "frames"
+
+    @property
     def shots(self) -> Path:
         """The movies' shots folder (``movierep shots``)."""
         return self.out / "shots"
@@ -72,13 +78,15 @@ class Paths:
         root = self.out / "backbones" / name
         return root if name == "random" else root / "last"
 
-    def txe(self, backbone: str, trained: bool = True) -> Path:
+    def txe(self, backbone: str, trained: bool = True, seed: int = 0) -> Path:
         """TxE pretrained by mask prediction on ``backbone``'s features, or untrained (N).
 
         The untrained TxE ("N") is one random initialisation of the TxE architecture,
-        shared by every backbone (their features have the same width).
+        shared by every backbone (their features have the same width). ``seed``: the
+        pretraining seed's index (0: the run's seed; more with ``pretrain_seeds["txe"]``).
         """
-        return self.out / "txe" / (f"{backbone}/last" if trained else "untrained")
+        tag = "" if seed == 0 else f"_s{seed}"
+        return self.out / "txe" / (f"{backbone}{tag}/last" if trained else f"untrained{tag}")
 
     def events(self, backbone: str) -> Path:
         """The movies' event features of ``backbone`` (``context_feature``: TxE's)."""
@@ -110,12 +118,13 @@ def train_backbone(p: Paths, preset: DemoPreset, method: str, seed: int) -> None
     steps = preset.backbone_steps[method]
     out = p.out / "backbones" / method
     kinetics = p.corpus / "kinetics"
+    cache = f"data.frame_cache={p.frame_cache}"
     if method == "supervised":  # Sup-K400: the action labels of the Kinetics-style clips
-        cfg = supervised.resolve("cpu", sets=_sets(steps, seed, "supervised.labels=class"))
+        cfg = supervised.resolve("cpu", sets=_sets(steps, seed, "supervised.labels=class", cache))
         _trained(supervised.run(cfg, data=[kinetics], out=out))
         return
     recipe: Any = {"cvrl": cvrl, "modist": modist}[method]
-    cfg = recipe.resolve("cpu", sets=_sets(steps, seed))
+    cfg = recipe.resolve("cpu", sets=_sets(steps, seed, cache))
     _trained(recipe.run(cfg, data=[kinetics, p.corpus], out=out))
 
 
@@ -140,18 +149,30 @@ def event_features(p: Paths, seed: int) -> None:
     random_copy(p.backbone("cvrl"), p.backbone("random"), seed)
     events = events_from_corpus(p.corpus)
     for name in ("supervised", *SELF_SUPERVISED):
-        check(
-            extract_with_checkpoint(p.backbone(name), events, p.events(name), source=p.corpus),
-            "event-features",
-        )
+        report = extract_with_checkpoint(
+            p.backbone(name), events, p.events(name), source=p.corpus,
+            frame_cache=str(p.frame_cache),
+        )  # fmt: skip
+        check(report, "event-features")
 
 
 def train_txe(p: Paths, preset: DemoPreset, backbone: str, seed: int) -> None:
-    """Level 2: TxE pretrained by mask prediction on ``backbone``'s event features."""
-    cfg = maskpred.resolve("cpu", sets=_sets(preset.txe_steps, seed, *preset.overrides("txe")))
-    _trained(maskpred.run(cfg, features=[p.events(backbone)], out=p.txe(backbone).parent))
-    if not p.txe(backbone, trained=False).is_dir():
-        random_copy(p.txe(backbone), p.txe(backbone, trained=False), seed)
+    """Level 2: TxE pretrained by mask prediction on ``backbone``'s event features.
+
+    ``preset.pretrain_seeds["txe"]`` pretrainings (seeds ``seed``, ``seed + 1``, ...), each
+    with its untrained twin (TxE N, a random initialisation of the same seed): the rows
+    that compare TxE pretrainings report the spread over these seeds. The movies' event
+    table gets the first seed's contextual features (``context_feature``).
+    """
+    for k in range(preset.seeds("txe")):
+        if (p.txe(backbone, seed=k) / "model.safetensors").is_file():
+            continue  # a rerun after a later seed failed
+        sets = _sets(preset.txe_steps, seed + k, *preset.overrides("txe"))
+        cfg = maskpred.resolve("cpu", sets=sets)
+        out = p.txe(backbone, seed=k).parent
+        _trained(maskpred.run(cfg, features=[p.events(backbone)], out=out))
+        if not p.txe(backbone, trained=False, seed=k).is_dir():
+            random_copy(p.txe(backbone, seed=k), p.txe(backbone, trained=False, seed=k), seed + k)
     table = tables.read_table(p.events(backbone))
     tables.write_table(p.events(backbone), contextualize(table, p.txe(backbone)))
 
@@ -193,24 +214,27 @@ class VidSitu:
         self.val = load_vidsitu(self.root, "val")
         self.cache = p.out / "features" / "vidsitu"
 
-    def features(self, backbone: str | None, txe: str | Path | None) -> dict[str, np.ndarray]:
+    def features(
+        self, backbone: str | None, txe: str | Path | None, seed: int = 0
+    ) -> dict[str, np.ndarray]:
         """``{"train", "val"}``: (clips, 5, D) event features of every clip.
 
         ``txe``: None (the backbone's), ``"N"`` (untrained TxE), ``"MaskPred"`` (the TxE
-        pretrained on ``backbone``'s features) or a TxE checkpoint.
+        pretrained on ``backbone``'s features; ``seed``: which of its pretraining seeds) or
+        a TxE checkpoint.
         """
         out = {}
         if isinstance(txe, Path) or txe is None:
             ctx = txe
         else:
-            ctx = self.p.txe(str(backbone), trained=txe == "MaskPred")
+            ctx = self.p.txe(str(backbone), trained=txe == "MaskPred", seed=seed)
         for split, clips in (("train", self.train), ("val", self.val)):
             if backbone is None:
                 out[split] = np.zeros((len(clips), 5, 1), np.float32)
                 continue
             out[split] = vidsitu_event_features(
                 clips, self.p.backbone(backbone), self.cache / f"{backbone}_{split}.parquet",
-                contextualizer=ctx,
+                contextualizer=ctx, frame_cache=str(self.p.frame_cache),
             )  # fmt: skip
         return out
 
@@ -226,20 +250,46 @@ def vidsitu_features(p: Paths) -> None:
         data.features(name, None)
 
 
+def per_txe_seed(
+    preset: DemoPreset, specs: Any, measure: Any, runs: int
+) -> dict[int, dict[str, dict[str, Estimate]]]:
+    """``{TxE seed: rows}`` for :func:`movierep.demo.results.save_seeds`.
+
+    Rows with a TxE (N or MaskPred) are measured under every TxE pretraining seed with one
+    head run each (the seeds' spread holds the heads'), or with ``runs`` head runs when the
+    preset trains one TxE seed; the others (one backbone pretraining) under the first seed
+    only, with ``runs`` head runs. ``measure(name, backbone, txe, k, runs)`` gives a row's
+    ``{metric: (mean, se)}`` over its runs.
+    """
+    seeds = preset.seeds("txe")
+    per_seed: dict[int, dict[str, dict[str, Estimate]]] = {}
+    for k in range(seeds):
+        per_seed[k] = {}
+        for name, backbone, txe in specs:
+            if k > 0 and txe is None:
+                continue
+            r = 1 if txe is not None and seeds > 1 else runs
+            cells = measure(name, backbone, txe, k, r)
+            per_seed[k][name] = {m: results.estimate(v, r) for m, v in cells.items()}
+    return per_seed
+
+
 def _classification_table(
     p: Paths, preset: DemoPreset, seed: int, key: str, specs: Any, task: Any
 ) -> None:
     """A VidSitu classification protocol (verbs, relations) over rows of features."""
     data = VidSitu(p)
-    rows = {}
-    for name, backbone, txe in specs:
-        x = data.features(backbone, txe)
+
+    def measure(name: str, backbone: str, txe: str | None, k: int, runs: int) -> Any:
+        x = data.features(backbone, txe, k)
         res = task(
-            data.train, data.val, x["train"], x["val"], runs=preset.runs["vidsitu"],
-            head=head(preset), seed=seed,
+            data.train, data.val, x["train"], x["val"], runs=runs, head=head(preset),
+            seed=seed + k,
         )  # fmt: skip
-        rows[name] = _x100(res["summary"])
-    results.save(p.out, key, rows, runs=preset.runs["vidsitu"], clips=len(data.val))
+        return _x100(res["summary"])
+
+    per_seed = per_txe_seed(preset, specs, measure, preset.runs["vidsitu"])
+    results.save_seeds(p.out, key, per_seed, runs=preset.runs["vidsitu"], clips=len(data.val))
 
 
 def vidsitu_verbs(p: Paths, preset: DemoPreset, seed: int) -> None:
@@ -254,25 +304,29 @@ def vidsitu_relations(p: Paths, preset: DemoPreset, seed: int) -> None:
 
 def srl_rows(
     p: Paths, preset: DemoPreset, seed: int, specs: Any
-) -> dict[str, dict[str, tuple[float, float]]]:
-    """TxD on every ``(name, backbone, txe)`` row's features: roles as VidSitu scores them."""
+) -> dict[int, dict[str, dict[str, Estimate]]]:
+    """TxD on every ``(name, backbone, txe)`` row's features: roles as VidSitu scores them.
+
+    Returns ``{TxE seed: rows}`` (:func:`per_txe_seed`); ``txe`` may also be a list of
+    TxE checkpoints, one per seed (Table 2's variants).
+    """
     data = VidSitu(p)
-    rows = {}
-    for name, backbone, txe in specs:
-        x = data.features(backbone, txe)
+
+    def measure(name: str, backbone: str | None, txe: Any, k: int, runs: int) -> Any:
+        x = data.features(backbone, txe[k] if isinstance(txe, list) else txe, k)
         cfg = dataclasses.replace(SRL_CPU, steps=preset.srl_steps, vision=backbone is not None)
         res = run_srl_task(
-            data.train, data.val, x["train"], x["val"], runs=preset.runs["srl"], cfg=cfg,
-            seed=seed,
-        )  # fmt: skip
-        rows[name] = _x100(res["summary"])
-    return rows
+            data.train, data.val, x["train"], x["val"], runs=runs, cfg=cfg, seed=seed + k
+        )
+        return _x100(res["summary"])
+
+    return per_txe_seed(preset, specs, measure, preset.runs["srl"])
 
 
 def vidsitu_srl(p: Paths, preset: DemoPreset, seed: int) -> None:
     """Hier-SSL Table 1: semantic roles with TxD (CIDEr, CIDEr-verb/-arg, ROUGE-L, LEA)."""
-    rows = srl_rows(p, preset, seed, TABLE1_ROWS)
-    results.save(p.out, "hier_table1", rows, runs=preset.runs["srl"])
+    per_seed = srl_rows(p, preset, seed, TABLE1_ROWS)
+    results.save_seeds(p.out, "hier_table1", per_seed, runs=preset.runs["srl"])
 
 
 #: Hier-SSL Table 2's variants: (name, mask sizes, token stride in seconds, loss, sampling).
@@ -293,17 +347,20 @@ def txe_ablations(p: Paths, preset: DemoPreset, seed: int) -> None:
     """Hier-SSL Table 2 (``--ablations``): TxE variants, each scored on roles (CVRL)."""
     specs = []
     for i, (name, sizes, stride, loss, sampling) in enumerate(ABLATIONS):
-        out = p.out / "ablations" / "txe" / f"variant{i}"
-        sets = _sets(preset.ablation_txe_steps, seed, f"maskpred.mask_sizes={sizes}")
-        sets += [f"data.token_stride={stride}", f"maskpred.loss={loss}"]
-        sets += [f"maskpred.sampling={sampling}", *preset.overrides("txe")]
-        if not (out / "last").is_dir():
-            cfg = maskpred.resolve("cpu", sets=sets)
-            _trained(maskpred.run(cfg, features=[p.events("cvrl")], out=out))
-        specs.append((name, "cvrl", out / "last"))
+        checkpoints = []
+        for k in range(preset.seeds("txe")):
+            out = p.out / "ablations" / "txe" / (f"variant{i}" + (f"_s{k}" if k else ""))
+            sets = _sets(preset.ablation_txe_steps, seed + k, f"maskpred.mask_sizes={sizes}")
+            sets += [f"data.token_stride={stride}", f"maskpred.loss={loss}"]
+            sets += [f"maskpred.sampling={sampling}", *preset.overrides("txe")]
+            if not (out / "last" / "model.safetensors").is_file():
+                cfg = maskpred.resolve("cpu", sets=sets)
+                _trained(maskpred.run(cfg, features=[p.events("cvrl")], out=out))
+            checkpoints.append(out / "last")
+        specs.append((name, "cvrl", checkpoints))
 
-    rows = srl_rows(p, preset, seed, specs)
-    results.save(p.out, "hier_table2", rows, runs=preset.runs["srl"])
+    per_seed = srl_rows(p, preset, seed, specs)
+    results.save_seeds(p.out, "hier_table2", per_seed, runs=preset.runs["srl"])
 
 
 # ------------------------------------------------------------------------ LVU with OT
@@ -346,8 +403,9 @@ def instance_features(p: Paths) -> None:
     for name in ("supervised", "cvrl", "modist"):
         out = p.out / "features" / f"instances_{name}.parquet"
         report = extract_instance_features(
-            p.backbone(name), p.lvu / "videos", p.lvu / "instance_meta.json", out
-        )
+            p.backbone(name), p.lvu / "videos", p.lvu / "instance_meta.json", out,
+            frame_cache=str(p.frame_cache),
+        )  # fmt: skip
         check(report, "instance-features")
 
 

@@ -82,11 +82,12 @@ def stages(
     ]
     if ablations:
         out.append(("txe-ablations", lambda: hierarchy.txe_ablations(p, preset, seed)))
-    out += [
-        ("instance-features", lambda: hierarchy.instance_features(p)),
-        ("lvu-ot", lambda: hierarchy.lvu_ot(p, preset, seed)),
-        ("image-encoder", lambda: scenes.train_image_encoder(p, preset, seed)),
-    ]
+    if preset.lvu_ot or ablations:
+        out += [
+            ("instance-features", lambda: hierarchy.instance_features(p)),
+            ("lvu-ot", lambda: hierarchy.lvu_ot(p, preset, seed)),
+        ]
+    out.append(("image-encoder", lambda: scenes.train_image_encoder(p, preset, seed)))
     for source in preset.sources:
         train = partial(scenes.train_scene_encoder, p, preset, seed, source, source)
         out.append((f"scenes-{source}", train))
@@ -103,7 +104,8 @@ def stages(
         if ablations:
             names += [a[0] for a in scenes.ABLATIONS]
         for name in names:
-            scenes.embed_for_tasks(p, name)
+            for k in range(1 if name == "fixed" else preset.seeds("scene", name)):
+                scenes.embed_for_tasks(p, name, k)
 
     out += [
         # with --ablations these two stages cover the ablation encoders too, so they carry

@@ -1,10 +1,12 @@
 """The Movies2Scenes stages of the demo: E_fixed, movie similarity, scene pairs, scene MoCo.
 
 Per similarity source (co-watch, genre, synopsis): movie-similarity learning with the
-shot-adjacency network on the train movies (Fig. 2), ``P_scene`` (the top 50 % scene pairs
-of every similar pair), and the scene encoder E_scene trained from E_fixed's weights with
-MoCo (Fig. 3). E_fixed is movierep's image ViT pretrained with SimCLR on the keyframes:
-no CLIP release can be downloaded here, so it stands in for CLIP (``train image-encoder``).
+shot-adjacency network on the train movies (Fig. 2), ``P_scene`` (the supplement's
+non-overlapping pop of the top 50 % of every similar pair's scene-window pairs, scenes of
+the scene encoder's ``shots_per_scene``), and the scene encoder E_scene trained from
+E_fixed's weights with MoCo (Fig. 3). E_fixed is movierep's image ViT pretrained with
+SimCLR on the keyframes: no CLIP release can be downloaded here, so it stands in for CLIP
+(``train image-encoder``).
 
 Then every encoder embeds what the downstream protocols read:
 
@@ -52,11 +54,19 @@ def m2s(p: Paths) -> Path:
     return p.out / "m2s"
 
 
-def encoder_path(p: Paths, name: str) -> Path:
-    """E_fixed (``fixed``) or the scene encoder trained with source / ablation ``name``."""
+def encoder_path(p: Paths, name: str, seed: int = 0) -> Path:
+    """E_fixed (``fixed``) or the scene encoder trained with source / ablation ``name``.
+
+    ``seed``: which of the ``pretrain_seeds["scene"]`` pretrainings (0: the run's seed).
+    """
     if name == "fixed":
         return m2s(p) / "image_encoder" / "last"
-    return m2s(p) / "scene_encoders" / slug(name) / "scenes" / "last"
+    return work_folder(p, name, seed) / "scenes" / "last"
+
+
+def work_folder(p: Paths, name: str, seed: int = 0) -> Path:
+    """Where source / ablation ``name``'s movie similarity, P_scene and MoCo are trained."""
+    return m2s(p) / "scene_encoders" / (slug(name) + (f"_s{seed}" if seed else ""))
 
 
 def slug(name: str) -> str:
@@ -91,22 +101,50 @@ def train_scene_encoder(
     space: str = "learned",
     scene_sets: tuple[str, ...] = (),
 ) -> None:
-    """Movie similarity (Fig. 2) → P_scene → scene MoCo (Fig. 3) for one source."""
-    work = m2s(p) / "scene_encoders" / slug(name)
+    """Movie similarity (Fig. 2) → P_scene → scene MoCo (Fig. 3) for one source.
+
+    ``preset.seeds("scene", name)`` times, with seeds ``seed``, ``seed + 1``, ...
+    """
+    for k in range(preset.seeds("scene", name)):
+        if not (encoder_path(p, name, k) / "model.safetensors").is_file():
+            _train_scene_encoder(
+                p, preset, seed + k, work_folder(p, name, k), source, sim_sets, space,
+                scene_sets,
+            )  # fmt: skip
+
+
+def _train_scene_encoder(
+    p: Paths,
+    preset: DemoPreset,
+    seed: int,
+    work: Path,
+    source: str,
+    sim_sets: tuple[str, ...],
+    space: str,
+    scene_sets: tuple[str, ...],
+) -> None:
     shot_features = m2s(p) / "shot_features.parquet"
     sets = _sets(preset.moviesim_steps, seed, f"pairs.sources={source}", *sim_sets)
     sets += preset.overrides("moviesim")
-    train = Corpus(p.corpus).split_ids("train")
+    corpus = Corpus(p.corpus)
+    train = corpus.split_ids("train")
+    heldout = [m for m in corpus.movie_ids if m not in set(train)]
     _trained(
         moviesim.run(
             moviesim.resolve("cpu", sets=sets), corpus=p.corpus, shot_features=shot_features,
-            out=work / "moviesim", movie_ids=train,
+            out=work / "moviesim", movie_ids=train, heldout_ids=heldout,
         )
     )  # fmt: skip
-    pairs = select_pairs(work / "moviesim", shot_features, work / "p_scene.parquet", space=space)  # type: ignore[arg-type]
-    print(f"P_scene: {pairs.num_rows} scene pairs")
     sets = _sets(preset.scene_steps, seed, *preset.overrides("scenes"), *scene_sets)
     cfg = scenes.resolve("cpu", sets=sets)
+    selection = select_pairs(
+        work / "moviesim", shot_features, work / "p_scene.parquet",
+        window=cfg.data.shots_per_scene, space=space,  # type: ignore[arg-type]
+    )  # fmt: skip
+    print(
+        f"P_scene: {selection.num_rows} scene pairs of {selection.movie_pairs} movie pairs "
+        f"({selection.per_movie_pair:.1f} each)"
+    )
     _trained(
         scenes.run(
             cfg, pairs=work / "p_scene.parquet", shots=p.shots, init=encoder_path(p, "fixed"),
@@ -129,11 +167,16 @@ def movienet_shots(p: Paths) -> Path:
     return folder
 
 
-def embed_for_tasks(p: Paths, name: str) -> None:
+def feature_path(p: Paths, name: str, kind: str, seed: int = 0) -> Path:
+    """Encoder ``name``'s (pretraining ``seed``) ``kind`` (``movie``/``movienet``) table."""
+    return m2s(p) / "features" / f"{kind}_{slug(name)}{f'_s{seed}' if seed else ''}.parquet"
+
+
+def embed_for_tasks(p: Paths, name: str, seed: int = 0) -> None:
     """Encoder ``name``'s movie table and MovieNet table (see the module docstring)."""
-    enc = encoder_path(p, name)
-    movie_out = m2s(p) / "features" / f"movie_{slug(name)}.parquet"
-    mn_out = m2s(p) / "features" / f"movienet_{slug(name)}.parquet"
+    enc = encoder_path(p, name, seed)
+    movie_out = feature_path(p, name, "movie", seed)
+    mn_out = feature_path(p, name, "movienet", seed)
     mn = movienet_shots(p)
     if name == "fixed":
         check(extract_shot_features(enc, p.shots, movie_out), "scene-features")
@@ -147,12 +190,13 @@ def embed_for_tasks(p: Paths, name: str) -> None:
     tables.write_table(mn_out, table.append_column("shot_index", table.column("start_shot")))
 
 
-def features_of(p: Paths, name: str, kind: str) -> pa.Table:
+def features_of(p: Paths, name: str, kind: str, seed: int = 0) -> pa.Table:
     """The ``kind`` (``movie`` / ``movienet``) feature table of encoder ``name``.
 
-    ``genre+synopsis`` concatenates the genre and synopsis encoders' rows.
+    ``genre+synopsis`` concatenates the genre and synopsis encoders' rows (of the same
+    pretraining seed).
     """
     if name == "genre+synopsis":
-        parts = [features_of(p, s, kind) for s in ("genre", "synopsis")]
+        parts = [features_of(p, s, kind, seed) for s in ("genre", "synopsis")]
         return concatenate_features(parts)
-    return tables.read_table(m2s(p) / "features" / f"{kind}_{slug(name)}.parquet")
+    return tables.read_table(feature_path(p, name, kind, 0 if name == "fixed" else seed))

@@ -6,8 +6,10 @@ encoder (E_fixed), shot adjacency and scene MoCo per similarity source, and what
 (ablations, extra pretraining seeds) a run trained under ``OUT``. For each, with ``m``
 logged losses ``ℓ_1..ℓ_m`` over ``S`` steps:
 
-- *first tenth*: the mean of the losses logged at steps ≤ S/10 (at least the first one),
-  *last tenth*: at steps > 9S/10 (at least the last one);
+- *first tenth*: the mean of the losses logged in the first tenth of the logged steps
+  (at least the first one), *last tenth*: in the last tenth (at least the last one);
+  for an objective with a queue of negatives, the logged steps start where the queue is
+  first full (:func:`loss_curve`);
 - the noise level: the step-to-step standard deviation of the logged losses,
   ``σ = √(Σ_i (ℓ_{i+1} − ℓ_i)² / (2(m − 1)))`` (successive differences remove a smooth
   trend, so a falling curve does not count as noise; what is left of the trend makes σ
@@ -26,8 +28,10 @@ from pathlib import Path
 
 from movierep.demo.hierarchy import Paths
 from movierep.demo.presets import DemoPreset
-from movierep.demo.scenes import m2s, slug
+from movierep.demo.scenes import m2s, work_folder
 from movierep.demo.verdicts import Comparison, Estimate, compare
+from movierep.files import read_json
+from movierep.recipes.moviesim import HELDOUT_FILE
 from movierep.report import Cell, Row, Table
 from movierep.runlog import read_metrics
 
@@ -50,14 +54,18 @@ def training_runs(p: Paths, preset: DemoPreset) -> dict[str, Path]:
         "Slow-D CVRL": p.out / "backbones" / "cvrl",
         "Slow-D MoDist": p.out / "backbones" / "modist",
         "Slow-D supervised": p.out / "backbones" / "supervised",
-        "TxE mask prediction (CVRL)": p.out / "txe" / "cvrl",
-        "TxE mask prediction (MoDist)": p.out / "txe" / "modist",
-        "E_fixed SimCLR": m2s(p) / "image_encoder",
     }
+    for backbone, name in (("cvrl", "CVRL"), ("modist", "MoDist")):
+        for k in range(preset.seeds("txe")):
+            tag = f", seed {k}" if k else ""
+            known[f"TxE mask prediction ({name}{tag})"] = p.txe(backbone, seed=k).parent
+    known["E_fixed SimCLR"] = m2s(p) / "image_encoder"
     for source in preset.sources:
-        work = m2s(p) / "scene_encoders" / slug(source)
-        known[f"shot adjacency ({source})"] = work / "moviesim"
-        known[f"scene MoCo ({source})"] = work / "scenes"
+        for k in range(preset.seeds("scene", source)):
+            work = work_folder(p, source, k)
+            tag = f", seed {k}" if k else ""
+            known[f"shot adjacency ({source}{tag})"] = work / "moviesim"
+            known[f"scene MoCo ({source}{tag})"] = work / "scenes"
     out = {name: run for name, run in known.items() if (run / "metrics.jsonl").is_file()}
     seen = set(out.values())
     for path in sorted(p.out.rglob("metrics.jsonl")):
@@ -66,10 +74,30 @@ def training_runs(p: Paths, preset: DemoPreset) -> dict[str, Path]:
     return out
 
 
+#: What the queue-based objectives log about their queue (MoDist, mask prediction: rows
+#: filled; scene MoCo: the filled fraction).
+QUEUE_KEYS = ("queue_filled", "queue_fill")
+
+
 def loss_curve(run: Path) -> list[tuple[int, float]]:
-    """``(step, loss)`` of every logged record of a training, in step order."""
-    rows = [r for r in read_metrics(run / "metrics.jsonl") if "loss" in r and "step" in r]
-    return sorted((int(r["step"]), float(r["loss"])) for r in rows)
+    """``(step, loss)`` of a training's logged records, in step order, once its queue is full.
+
+    An objective with a queue of earlier keys (MoCo, MoDist, mask prediction) starts with
+    an empty queue: while it fills, every step adds negatives and the InfoNCE loss grows
+    towards ``ln(K + 1)`` whatever the network learns. Its curve is read from the first
+    record whose queue is full (its largest logged fill) on; other trainings from step 1.
+    """
+    rows = sorted(
+        (r for r in read_metrics(run / "metrics.jsonl") if "loss" in r and "step" in r),
+        key=lambda r: int(r["step"]),
+    )
+    for key in QUEUE_KEYS:
+        fills = [float(r[key]) for r in rows if key in r]
+        if len(fills) == len(rows) and rows:
+            full = max(fills)
+            rows = rows[next(i for i, f in enumerate(fills) if f >= full) :]
+            break
+    return [(int(r["step"]), float(r["loss"])) for r in rows]
 
 
 @dataclass(frozen=True)
@@ -103,10 +131,11 @@ def loss_fall(curve: list[tuple[int, float]]) -> LossFall:
     """The module's rule on one curve of ``(step, loss)`` (step order, at least one)."""
     if not curve:
         raise ValueError("an empty loss curve")
-    steps = curve[-1][0]
+    start, steps = curve[0][0], curve[-1][0]
+    span = steps - start
     m = len(curve)
-    first_i = [i for i, (s, _) in enumerate(curve) if s <= steps / 10] or [0]
-    last_i = [i for i, (s, _) in enumerate(curve) if s > 0.9 * steps] or [m - 1]
+    first_i = [i for i, (s, _) in enumerate(curve) if s - start <= span / 10] or [0]
+    last_i = [i for i, (s, _) in enumerate(curve) if s - start > 0.9 * span] or [m - 1]
     disjoint = not set(first_i) & set(last_i)
     sigma: float | None = None
     if m >= 3 and disjoint:
@@ -152,5 +181,49 @@ def loss_table(runs: dict[str, Path]) -> Table | None:
         "fall exceeds two s.e. (fall / s.e. > 2). Fewer than 3 logged losses, or tenths that "
         "share one, give no noise level and decide nothing.",
         ("first tenth", "last tenth", "fall", "fall / s.e."), tuple(rows), digits=3,
+        highlight_best=False,
+    )  # fmt: skip
+
+
+def _percent(x: float | None, se: float | None = None) -> Cell | None:
+    return None if x is None else Cell(100 * float(x), None if se is None else 100 * se)
+
+
+def heldout_table(p: Paths, preset: DemoPreset) -> Table | None:
+    """Shot adjacency on movies it never saw: held-out movie-pair accuracy beside chance.
+
+    One row per similarity source and pretraining seed, from each movie-similarity run's
+    ``heldout.json`` (:func:`movierep.similarity.heldout.heldout_pair_accuracy`: the
+    held-out movies' similar pairs of the same source, and as many dissimilar ones).
+    """
+    rows = []
+    for source in preset.sources:
+        for k in range(preset.seeds("scene", source)):
+            path = work_folder(p, source, k) / "moviesim" / HELDOUT_FILE
+            if not path.is_file():
+                continue
+            h = read_json(path)
+            acc, se, similar = h.get("accuracy"), h.get("se"), h.get("similar_accuracy")
+            cells = {
+                "accuracy": _percent(acc, se),
+                "chance": _percent(h["chance"]),
+                "similar pairs": _percent(similar),
+                "pairs": Cell(float(h["pairs"])),
+            }
+            verdict = "no held-out pair"
+            if acc is not None and se:
+                d = (acc - float(h["chance"])) / se
+                verdict = "above chance" if d > 2 else "below chance" if d < -2 else "at chance"
+            note = f"{verdict} ({h['movies']} held-out movies, seed {k})"
+            rows.append(Row(f"{source}" + (f" (seed {k})" if k else ""), cells, note=note))
+    if not rows:
+        return None
+    return Table(
+        "shot_adjacency_heldout", "Shot adjacency on held-out movies",
+        "The movie-similarity network (Movies2Scenes Fig. 2) classifies pairs of val and test "
+        "movies it never trained on: the similar pairs of the same source among them, and as "
+        "many random dissimilar ones (accuracy %, ± the binomial s.e. over the pairs; chance "
+        "50). 'similar pairs': accuracy on the similar half alone.",
+        ("accuracy", "chance", "similar pairs", "pairs"), tuple(rows), digits=1,
         highlight_best=False,
     )  # fmt: skip

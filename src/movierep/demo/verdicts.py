@@ -46,6 +46,13 @@ them, are these:
    when none is decided (all inconclusive, or none at all) or the reproduced ones stand
    beside inconclusive ones only; *not reproduced* otherwise.
 
+6. **A comparison of pretrainings needs their seeds** (:func:`pretrainings_compared`):
+   when the two rows differ by a pretraining (another backbone objective, a TxE trained
+   by mask prediction or initialised at random, a scene encoder), the spread that matters
+   is that pretraining's seed-to-seed spread; a side that carries such a pretraining must
+   be an estimate over at least two of its seeds, else the comparison is *undecided*
+   ("one pretraining of …": the heads' runs alone would call a lucky seed a result).
+
 A summary over tasks (:func:`mean_of`: "mean top-1 over the seven tasks") is an estimate
 too: over the pretraining seeds when every task carries the same seeds' means (the
 per-seed mean over tasks, then ``sd / √P``), else ``se = √(Σ se_i²) / K`` over the K
@@ -58,6 +65,7 @@ finding that compares pretrainings uses the spread that matters.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -142,10 +150,13 @@ class Comparison:
     spread: str
     outcome: str
 
+    #: Why an undecided comparison is undecided, when rule 6 made it so.
+    why: str = ""
+
     def text(self, digits: int = 2) -> str:
         """``"difference +1.20 ± 0.40 over head runs (5): better"``."""
         if self.outcome == "undecided":
-            why = "no standard error" if math.isfinite(self.d) else "no value"
+            why = self.why or ("no standard error" if math.isfinite(self.d) else "no value")
             return f"difference {_num(self.d, digits, sign=True)} ({why}): undecided"
         return (
             f"difference {_num(self.d, digits, sign=True)} ± {_num(self.se, digits)} "
@@ -191,6 +202,29 @@ def compare(
     else:
         outcome = "noise"
     return Comparison(a, other, d, se, spread, outcome)
+
+
+def pretrainings_compared(c: Comparison, a: str = "", b: str = "") -> Comparison:
+    """Rule 6: ``c`` undecided unless each side that carries a compared pretraining has seeds.
+
+    Args:
+        c: the comparison (rule 1).
+        a: the pretraining(s) side ``a`` carries that the comparison is about (e.g.
+            ``"TxE mask prediction"``), or "" when none.
+        b: the same for side ``b``.
+
+    Returns:
+        ``c`` when every named side is an estimate over ≥ 2 pretraining seeds; otherwise
+        ``c`` made *undecided*, saying which pretraining ran once.
+    """
+    once = [
+        what for what, e in ((a, c.a), (b, c.b)) if what and (e.seeds is None or len(e.seeds) < 2)
+    ]
+    if not once or c.outcome == "undecided":
+        return c
+    why = "one pretraining of " + " and ".join(dict.fromkeys(once)) + ": its seed spread "
+    why += "was not measured"
+    return dataclasses.replace(c, outcome="undecided", why=why)
 
 
 def claim_beats(outcomes: Sequence[str]) -> str:

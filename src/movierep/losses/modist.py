@@ -28,7 +28,14 @@ the batch and a queue of earlier keys), and ``k^{\bar{v}}`` the key of the *othe
     \mathcal{L}_{mm} = \ell(q_m, k_m^{\bar{v}}; Q_m)
 
 averaged over both views as queries (the release's model file, which would say whether
-the loss is symmetrised, is not in the repository; we symmetrise, as MoCo v3 does).
+the loss is symmetrised, is not in the repository; we symmetrise, as MoCo v3 does:
+``ctr(q_1, k_2) + ctr(q_2, k_1)``). Each view's queries meet only the *other* view's keys
+in the batch: the queries of view 1 take the keys of view 2 (their positives, and the
+other videos' view-2 keys as in-batch negatives), and the other way round. Pooling both
+views' keys into one 2B × 2B matrix would make each query's own clip, encoded by the
+momentum encoder, one of its negatives (the key nearest to the query, pushed away: on the
+demo corpus the loss then rose from 14 to 18 over 300 steps as every embedding collapsed
+onto one point, positive cosine 0.98).
 ``vv`` is CVRL's visual instance discrimination, ``vm``/``mv`` the cross-modal terms that
 distil motion into the visual pathway.
 """
@@ -58,7 +65,7 @@ def modist_loss(
     """MoDist's loss (see the module docstring) for queries and the keys of the other view.
 
     Args:
-        q_v: visual queries (N, D), N = 2B (both views of B videos).
+        q_v: visual queries (N, D), N = 2B: view 1 of the B videos, then view 2.
         k_v: visual momentum keys (N, D); ``k_v[i]`` comes from the *other* view of query
             ``i``'s video (the positive).
         q_m: flow queries (N, D).
@@ -77,7 +84,16 @@ def modist_loss(
         shapes = [tuple(t.shape) for t in (q_v, k_v, q_m, k_m)]
         raise ValueError(f"q_v, k_v, q_m, k_m must all be (N, D); got {shapes}")
 
+    half = q_v.shape[0] // 2
+    if 2 * half != q_v.shape[0]:
+        raise ValueError(f"queries must be both views of B videos (2B rows), got {q_v.shape[0]}")
+
     def ell(q: Tensor, k: Tensor, queue: Tensor | None) -> Tensor:
+        """Mean over the two views; each view's queries against the other view's keys."""
+        one, two = slice(0, half), slice(half, None)
+        return 0.5 * (nce(q[one], k[one], queue) + nce(q[two], k[two], queue))
+
+    def nce(q: Tensor, k: Tensor, queue: Tensor | None) -> Tensor:
         return info_nce(q, k, queue, temperature=temperature, gather_distributed=gather_distributed)
 
     terms = {

@@ -45,8 +45,9 @@ Three readings we had to make:
 - "Zero-padded" movies: padded shots are zeros at the input, and their rows and columns
   of A are set to zero (the FC layers' biases would otherwise give padding a learned
   similarity), so a padded entry of A is exactly 0.
-- Eq. 1's inner product is taken between L2-normalised E_learnable outputs (``cosine``,
-  the similarity CLIP's features are compared with), so A lies in [-1, 1]. With the bare
+- Eq. 1 is the bare inner product (the default and the ``paper`` profile). The ``cpu``
+  profile takes it between L2-normalised E_learnable outputs (``cosine=True``, the
+  similarity CLIP's features are compared with), so A lies in [-1, 1]: with the bare
   inner product, A's entries are in the tens at initialisation, L_output saturates, and
   on the ``demo`` corpus the network did not learn the genre source's pairs (train
   accuracy 0.59 after 2,000 steps, against 0.76 after 1,000 with ``cosine``).
@@ -80,7 +81,8 @@ class ShotAdjacencyNet(nn.Module):
         pool_stride: s_m (8).
         num_classes: outputs of L_output (2: similar or not).
         cosine: L2-normalise E_learnable's outputs, so A holds cosine similarities in
-            [-1, 1] (see the module docstring); ``False`` is the bare inner product.
+            [-1, 1] (the ``cpu`` profile's reading, see the module docstring); ``False``
+            (the paper's) is Eq. 1's bare inner product.
     """
 
     def __init__(
@@ -94,7 +96,7 @@ class ShotAdjacencyNet(nn.Module):
         pool_kernel: int = 16,
         pool_stride: int = 8,
         num_classes: int = 2,
-        cosine: bool = True,
+        cosine: bool = False,
     ) -> None:
         super().__init__()
         self.cosine = cosine
@@ -131,6 +133,22 @@ class ShotAdjacencyNet(nn.Module):
         h2 = h2 * (positions[None, :] < len2[:, None]).unsqueeze(-1).to(h2.dtype)
         return torch.einsum("bid,bjd->bij", h1, h2)
 
+    def penultimate(self, x: Tensor) -> Tensor:
+        """E_learnable before its last FC layer, the space scene pairs are selected in.
+
+        Supplement §1.1 b: "The feature matrix is then passed to E_learnable before the
+        last fully-connected layer". Dropout is the identity in eval mode; with ``cosine``
+        the rows are L2-normalised as in training.
+
+        Args:
+            x: (..., n, D) E_fixed shot features of one or more whole movies.
+
+        Returns:
+            (..., n, hidden_dim).
+        """
+        h = self.e_learnable[:-1](x)
+        return F.normalize(h, dim=-1) if self.cosine else h
+
     def scene_adjacency(self, a: Tensor) -> Tensor:
         """B = average pool (k_a, s_a) of A: scene i of m₁ is shots [i·s_a, i·s_a + k_a).
 
@@ -157,18 +175,3 @@ class ShotAdjacencyNet(nn.Module):
         scenes = self.scene_adjacency(self.shot_adjacency(x1, x2, len1, len2))
         v = F.max_pool2d(scenes.unsqueeze(1), self.pool_kernel, self.pool_stride).flatten(1)
         return self.l_output(v), scenes
-
-    def scene_windows(self, num_real: int) -> int:
-        """How many scenes of a movie with ``num_real`` shots lie on real shots.
-
-        Windows wholly inside the real shots count; a movie shorter than k_a keeps its first
-        window (its real shots and padding), so every movie has at least one scene.
-        """
-        if num_real < self.scene_kernel:
-            return 1
-        return min(pooled_size(num_real, self.scene_kernel, self.scene_stride), self.num_scenes)
-
-    def scene_range(self, index: int, num_real: int) -> tuple[int, int]:
-        """Shots ``[start, end)`` of scene ``index`` (end clipped to the real shots)."""
-        start = index * self.scene_stride
-        return start, min(start + self.scene_kernel, num_real)

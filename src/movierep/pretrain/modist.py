@@ -57,6 +57,9 @@ class MoDistConfig:
         min_gap_s: smallest time between the two positive clips (s).
         max_gap_s: largest time between the two positive clips (s).
         motion_arch: motion pathway preset (:data:`movierep.models.MODELS`).
+        flow_method: how the motion pathway's flow is computed
+            (:data:`movierep.video.flow.FLOW_METHODS`; the release pre-extracts flow and
+            does not say with what).
     """
 
     temperature: float = 0.1
@@ -70,6 +73,7 @@ class MoDistConfig:
     min_gap_s: float = 0.5
     max_gap_s: float = 10.0
     motion_arch: str = "motion_net"
+    flow_method: str = "dis"
 
 
 class MoDist(nn.Module):

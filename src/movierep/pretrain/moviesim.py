@@ -30,7 +30,7 @@ class ShotAdjacencyConfig:
     scene_stride: int = 8
     pool_kernel: int = 16
     pool_stride: int = 8
-    cosine: bool = True
+    cosine: bool = False
 
 
 class MovieSimilarity(nn.Module):

@@ -29,9 +29,11 @@ from __future__ import annotations
 import importlib
 import importlib.resources
 import inspect
+import logging
 import os
 import zlib
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -43,6 +45,8 @@ import pyarrow.compute as pc
 from movierep.data.corpus import Corpus
 from movierep.errors import UserError
 from movierep.tables import require_columns
+
+log = logging.getLogger(__name__)
 
 #: The similarity sources :func:`movie_pairs` knows.
 SOURCES: tuple[str, ...] = ("cowatch", "synopsis", "genre")
@@ -307,6 +311,46 @@ def load_encoder(encoder: str | Path | None = None) -> Any:
     return _load_encoder(str(_encoder_folder(encoder)))
 
 
+@dataclass(frozen=True)
+class Truncation:
+    """Synopses longer than the encoder's input: how many, and by how many tokens."""
+
+    count: int
+    total: int
+    limit: int
+    mean_excess: float
+    max_excess: int
+
+    def message(self) -> str:
+        """One line for the log."""
+        return (
+            f"synopsis encoder: {self.count} of {self.total} synopses are longer than its "
+            f"{self.limit} tokens and were cut (by {self.mean_excess:.0f} tokens on average, "
+            f"at most {self.max_excess})"
+        )
+
+
+def truncation(model: Any, texts: Sequence[str]) -> Truncation:
+    """How ``model`` (a sentence-transformers model) will cut ``texts``.
+
+    sentence-transformers silently truncates input beyond ``max_seq_length`` tokens (256
+    for all-MiniLM-L6-v2); real synopses often exceed it, and what is cut never reaches
+    the similarity.
+    """
+    limit = int(model.max_seq_length)
+    lengths = np.array(
+        [len(ids) for ids in model.tokenizer(list(texts), add_special_tokens=True)["input_ids"]]
+    )
+    excess = lengths[lengths > limit] - limit
+    return Truncation(
+        count=int(excess.size),
+        total=len(texts),
+        limit=limit,
+        mean_excess=float(excess.mean()) if excess.size else 0.0,
+        max_excess=int(excess.max()) if excess.size else 0,
+    )
+
+
 def embed_synopses(
     texts: Sequence[str], encoder: str | Path | None = None, batch_size: int = 64
 ) -> np.ndarray:
@@ -324,8 +368,12 @@ def embed_synopses(
     if len(texts) == 0:
         dim = int(model.get_sentence_embedding_dimension() or 0)
         return np.zeros((0, dim), dtype=np.float32)
+    texts = [str(t) for t in texts]
+    cut = truncation(model, texts)
+    if cut.count:
+        log.warning("%s", cut.message())
     emb = model.encode(
-        [str(t) for t in texts],
+        texts,
         batch_size=batch_size,
         convert_to_numpy=True,
         normalize_embeddings=True,

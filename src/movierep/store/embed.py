@@ -86,6 +86,7 @@ def ingest_movie(
     folder: Path,
     detector: str | None,
     runner: TransNetV2Runner | None = None,
+    known_shots: pa.Table | None = None,
 ) -> Ingested:
     """Events, and (``detector`` not ``None``) shots and keyframes of one video in ``folder``.
 
@@ -93,7 +94,7 @@ def ingest_movie(
     ``keyframes.parquet``, ``keyframes/<movie>/``) plus its ``events.parquet``; it is
     emptied first. :func:`write_ingested`, then :func:`read_ingested`.
     """
-    write_ingested(job, folder, detector, runner)
+    write_ingested(job, folder, detector, runner, known_shots)
     return read_ingested(job, folder)
 
 
@@ -102,17 +103,24 @@ def write_ingested(
     folder: Path,
     detector: str | None,
     runner: TransNetV2Runner | None = None,
+    known_shots: pa.Table | None = None,
 ) -> None:
     """Ingest one video into ``folder``: its events, and (``detector``) shots and keyframes.
 
     The folder alone is the ingested movie (:func:`read_ingested`), so ingestion and
-    encoding may run in different processes, as the Ray engine does.
+    encoding may run in different processes, as the Ray engine does. ``known_shots``
+    (this movie's rows of a ``movierep shots`` table made with ``detector``) are used
+    instead of detecting the shots again.
     """
     shutil.rmtree(folder, ignore_errors=True)
     tables.write_table(folder / "events.parquet", events_work()(job))
     if detector is None:
         return
-    shots = detect_shots(job.path, check_detector(detector), movie_id=job.id, runner=runner)
+    shots = (
+        known_shots
+        if known_shots is not None and known_shots.num_rows
+        else detect_shots(job.path, check_detector(detector), movie_id=job.id, runner=runner)
+    )
     save_keyframes(job, shots, folder)
     tables.write_table(folder / "shots.parquet", shots)
     merge_parts(folder, "keyframes", [job.id], schema=KEYFRAMES, failures_file=None)
@@ -126,6 +134,23 @@ def read_ingested(job: Job, folder: Path) -> Ingested:
     shots = tables.read_table(folder / "shots.parquet")
     images = ShotImages(folder, movie_ids=[job.id])
     return Ingested(job.id, job.path, events, shots, images, shot_times(folder))
+
+
+def known_shots(shots: str | Path, detector: str) -> dict[str, pa.Table]:
+    """Per movie, the rows of a ``movierep shots`` folder's table, checked to be ``detector``'s.
+
+    Raises:
+        UserError: no shots table there, or shots of another detector.
+    """
+    path = Path(shots) / "shots.parquet"
+    table = tables.read_table(path)
+    tables.require_columns(table, ["movie_id", "detector"], path)
+    made_by = set(table.column("detector").to_pylist())
+    if made_by - {detector}:
+        raise UserError(
+            f"{path}: shots of {', '.join(sorted(map(str, made_by)))}, not of {detector!r}"
+        )
+    return {m: table.take(rows) for m, rows in tables.row_groups(table).items()}
 
 
 def detector_runner(detector: str | None, device: torch.device) -> TransNetV2Runner | None:
@@ -225,6 +250,8 @@ def embed_catalog(
     device: str = "auto",
     shard: tuple[int, int] | None = None,
     show_progress: bool = True,
+    frame_cache: str = "decode",
+    shots: str | Path | None = None,
 ) -> JobReport:
     """Embed every video of a catalog into the store ``store`` (``movierep embed``).
 
@@ -242,6 +269,10 @@ def embed_catalog(
         device: ``auto``, ``cpu``, ``cuda``, ``cuda:N``.
         shard: ``(i, n)`` to embed movies ``[i::n]`` only; default the torchrun rank.
         show_progress: progress bar.
+        frame_cache: where event clips are read (``decode``, ``auto`` or a folder; see
+            :func:`movierep.store.encoders.load_encoders`).
+        shots: a ``movierep shots`` folder made with the same ``detector``: its movies'
+            shots are reused instead of detected again (movies it lacks are detected).
 
     Returns:
         This worker's report: movies done, skipped (already in the store), failed.
@@ -262,9 +293,11 @@ def embed_catalog(
         scene_encoder=scene_encoder,
         scene_window=scene_window,
         device=where,
+        frame_cache=frame_cache,
     )
     record_run(store, detector, encoders, jobs)
     runner = detector_runner(detector, where)
+    known = known_shots(shots, detector) if shots is not None else {}
     i, n = current_shard(shard)
     report = JobReport(stage="embed", shard=(i, n))
     mine = jobs[i::n]
@@ -275,7 +308,8 @@ def embed_catalog(
             continue
         work = work_dir(store, job.id)
         try:
-            encode_movie(store, ingest_movie(job, work, detector, runner), levels, encoders, where)
+            movie = ingest_movie(job, work, detector, runner, known.get(job.id))
+            encode_movie(store, movie, levels, encoders, where)
         except Exception as err:  # one bad movie never stops the run
             report.failed.append(fail_movie(store, job, err))
             continue

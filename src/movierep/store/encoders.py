@@ -46,6 +46,7 @@ from movierep.models import load_pretrained
 from movierep.models.txe import TxE
 from movierep.models.vit import ViT
 from movierep.store.layout import LevelInfo, check_level, keyframes_dir, level_table
+from movierep.video.frame_cache import FrameCache, frame_cache_from
 from movierep.video.keyframes import SHOT_IMAGE_K, keyframe_name
 
 
@@ -76,6 +77,7 @@ class EventEncoder:
         txe: the contextualizer, or ``None`` for backbone features.
         token_stride: seconds between the TxE's tokens (``None``: consecutive events).
         info: what ``store.json`` records.
+        frame_cache: read the clips from this decoded-frame cache (None: decode the file).
     """
 
     backbone: nn.Module
@@ -83,6 +85,7 @@ class EventEncoder:
     txe: TxE | None
     token_stride: float | None
     info: LevelInfo
+    frame_cache: FrameCache | None = None
 
 
 @dataclass(frozen=True)
@@ -162,8 +165,13 @@ def load_encoders(
     scene_encoder: str | Path | None = None,
     scene_window: int = 9,
     device: torch.device | str = "cpu",
+    frame_cache: str = "decode",
 ) -> dict[str, Encoder]:
     """Load the encoder of every level in ``levels``.
+
+    ``frame_cache``: where the event level reads its clips (``decode``: from each file, one
+    sequential decode; ``auto`` or a folder: the decoded-frame cache, worth it when the
+    videos were decoded into it before, e.g. by training or ``extract events``).
 
     Raises:
         UserError: a requested level has no encoder, or ``scene_window`` < 1.
@@ -176,7 +184,8 @@ def load_encoders(
             raise UserError(f"level {level!r} needs an encoder ({flags[level]} CKPT)")
     encoders: dict[str, Encoder] = {}
     if "event" in levels and event_checkpoint is not None:
-        encoders["event"] = load_event_encoder(event_checkpoint, contextualizer, device)
+        event = load_event_encoder(event_checkpoint, contextualizer, device)
+        encoders["event"] = replace(event, frame_cache=frame_cache_from(frame_cache))
     if "shot" in levels and shot_encoder is not None:
         encoders["shot"] = load_level_image_encoder(shot_encoder, device)
     if "scene" in levels and scene_encoder is not None:
@@ -246,6 +255,7 @@ def embed_events(
         [(r["start_time"], r["end_time"]) for r in rows],
         encoder.spec,
         device=device,
+        frame_cache=encoder.frame_cache,
     )  # (M or N, D_backbone)
     if encoder.txe is not None:
         table = contextualize(

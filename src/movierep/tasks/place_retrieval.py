@@ -121,19 +121,23 @@ def retrieval_by_split(
 
 
 def lvu_place_retrieval_per_query(
-    root: str | Path, features: pa.Table, source: str = "feature table"
+    root: str | Path,
+    features: pa.Table,
+    source: str = "feature table",
+    query_splits: Sequence[str] = ("val",),
 ) -> dict[str, dict[int, np.ndarray]]:
-    """:func:`lvu_place_retrieval` keeping every query's precision (per place and ``"all"``)."""
-    splits = {s: load_lvu_task(Path(root), "scene", s) for s in ("train", "val")}
-    feats = {
-        s: video_features(features, [item.video_id for item in items], source)
-        for s, items in splits.items()
-    }
+    """:func:`lvu_place_retrieval` keeping every query's precision (per place and ``"all"``).
+
+    ``query_splits``: the splits whose videos query the train gallery (the paper: val;
+    ``("val", "test")`` doubles the queries of a small corpus, both unseen in training).
+    """
+    gallery = load_lvu_task(Path(root), "scene", "train")
+    queries = [item for s in query_splits for item in load_lvu_task(Path(root), "scene", s)]
     return place_retrieval_per_query(
-        feats["val"],
-        [str(item.class_name) for item in splits["val"]],
-        feats["train"],
-        [str(item.class_name) for item in splits["train"]],
+        video_features(features, [item.video_id for item in queries], source),
+        [str(item.class_name) for item in queries],
+        video_features(features, [item.video_id for item in gallery], source),
+        [str(item.class_name) for item in gallery],
     )
 
 

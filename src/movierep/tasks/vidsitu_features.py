@@ -51,6 +51,7 @@ def vidsitu_event_features(
     *,
     contextualizer: str | Path | None = None,
     device: str = "auto",
+    frame_cache: str = "auto",
 ) -> np.ndarray:
     """Features of every clip's five events, shape (C, 5, D).
 
@@ -60,6 +61,8 @@ def vidsitu_event_features(
         out: the features Parquet file to write (reused by a rerun).
         contextualizer: a TxE checkpoint: return its contextual features instead.
         device: where the networks run.
+        frame_cache: where clips are read (``auto``, a folder, or ``decode``; see
+            :func:`movierep.video.frame_cache.frame_cache_from`).
 
     Raises:
         UserError: a clip without video, or a clip whose events failed to decode (the
@@ -68,7 +71,9 @@ def vidsitu_event_features(
     out = Path(out)
     if not out.is_file():
         events = clip_events(clips, out)
-        report = extract_with_checkpoint(backbone, events, out, source=out, device=device)
+        report = extract_with_checkpoint(
+            backbone, events, out, source=out, device=device, frame_cache=frame_cache
+        )
         if report.failed:
             job_id, path, kind, message = report.failed[0]
             raise UserError(f"{path}: {kind}: {message} (clip {job_id})")

@@ -19,6 +19,7 @@ the loader (``data_wait_frac``).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import random
 import time
@@ -33,6 +34,7 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
 from movierep import checkpoint, dist
+from movierep.errors import UserError
 from movierep.runlog import MetricsLogger, progress, write_summary
 from movierep.train.lars import LARS
 from movierep.train.schedules import warmup_constant, warmup_cosine
@@ -49,8 +51,8 @@ class TrainConfig:
         steps: total optimisation steps.
         batch_size: clips / sequences per process and step.
         lr: peak learning rate (after warm-up).
-        weight_decay: decoupled (AdamW) or L2 (SGD/LARS) weight decay.
-        optimizer: ``adamw``, ``sgd`` or ``lars`` (CVRL).
+        weight_decay: decoupled (AdamW) or L2 (Adam/SGD/LARS) weight decay.
+        optimizer: ``adamw``, ``adam`` (L2 weight decay), ``sgd`` or ``lars`` (CVRL).
         momentum: SGD / LARS momentum.
         warmup_steps: linear warm-up steps.
         schedule: ``cosine`` (to 0 after warm-up) or ``constant``.
@@ -61,13 +63,19 @@ class TrainConfig:
         seed: seed of initialisation and sampling.
         num_workers: DataLoader workers.
         device: ``auto``, ``cpu``, ``cuda``...
+        epochs: when set, ``steps`` follows from the data: ``epochs`` passes over it at
+            the global batch (:func:`sized_for`); papers state schedules in epochs.
+        warmup_epochs: when set with ``epochs``, the warm-up in epochs.
+        global_batch_size: when set, the batch over all processes; each process takes
+            ``global_batch_size / world size`` (a paper's batch stays the paper's on any
+            number of GPUs).
     """
 
     steps: int = 1000
     batch_size: int = 64
     lr: float = 1e-3
     weight_decay: float = 0.05
-    optimizer: Literal["adamw", "sgd", "lars"] = "adamw"
+    optimizer: Literal["adamw", "adam", "sgd", "lars"] = "adamw"
     momentum: float = 0.9
     warmup_steps: int = 0
     schedule: Literal["cosine", "constant"] = "cosine"
@@ -78,6 +86,41 @@ class TrainConfig:
     seed: int = 0
     num_workers: int = 0
     device: str = "auto"
+    epochs: float | None = None
+    warmup_epochs: float | None = None
+    global_batch_size: int | None = None
+
+
+def sized_for(cfg: TrainConfig, examples: int, world_size: int) -> TrainConfig:
+    """``cfg`` with the per-process batch and the step counts fixed by the data.
+
+    The per-process batch is ``global_batch_size / world_size`` when a global batch is
+    set; with ``epochs`` set, ``steps = round(epochs · ⌊examples / global batch⌋)`` (the
+    loaders drop the last partial batch) and likewise the warm-up from ``warmup_epochs``.
+
+    Args:
+        cfg: the resolved optimisation settings.
+        examples: items in the training set (pairs, clips, sequences).
+        world_size: processes of the run.
+
+    Raises:
+        UserError: the global batch does not split evenly over the processes.
+    """
+    batch = cfg.batch_size
+    if cfg.global_batch_size is not None:
+        if cfg.global_batch_size % world_size:
+            raise UserError(
+                f"train.global_batch_size={cfg.global_batch_size} does not split over "
+                f"{world_size} processes"
+            )
+        batch = cfg.global_batch_size // world_size
+    steps, warmup = cfg.steps, cfg.warmup_steps
+    if cfg.epochs is not None:
+        per_epoch = max(1, examples // (batch * world_size))
+        steps = max(1, round(cfg.epochs * per_epoch))
+        if cfg.warmup_epochs is not None:
+            warmup = min(round(cfg.warmup_epochs * per_epoch), steps - 1)
+    return dataclasses.replace(cfg, batch_size=batch, steps=steps, warmup_steps=warmup)
 
 
 @dataclass
@@ -126,6 +169,10 @@ def build_optimizer(module: nn.Module, cfg: TrainConfig) -> torch.optim.Optimize
         for g in groups:
             g.pop("lars_exclude", None)
         return torch.optim.AdamW(groups, lr=cfg.lr)
+    if cfg.optimizer == "adam":
+        for g in groups:
+            g.pop("lars_exclude", None)
+        return torch.optim.Adam(groups, lr=cfg.lr)
     if cfg.optimizer == "sgd":
         for g in groups:
             g.pop("lars_exclude", None)
