@@ -70,6 +70,9 @@ Space = Literal["learned", "fixed"]
 #: Shots per scene of the supplement's selection windows (and of the scene encoder).
 SCENE_SHOTS = 9
 
+#: Scene pairs per Parquet row group of a streamed ``P_scene``.
+ROW_GROUP = 65_536
+
 P_SCENE = pa.schema(
     [
         ("movie_a", pa.string()),
@@ -362,14 +365,19 @@ def select_pairs(
         greedy=greedy, device=device,
     )  # fmt: skip
     rows = movie_pairs = 0
-    pending: list[pa.RecordBatch] = []
+    pending: list[pa.RecordBatch] = []  # buffered so a row group holds ~64k pairs, not one
+    buffered = 0
     with files.atomic_path(Path(out)) as tmp, pq.ParquetWriter(tmp, P_SCENE) as writer:
         for batch in batches:
-            rows, movie_pairs = rows + batch.num_rows, movie_pairs + 1
+            rows, movie_pairs, buffered = (
+                rows + batch.num_rows,
+                movie_pairs + 1,
+                buffered + batch.num_rows,
+            )
             pending.append(batch)
-            if sum(b.num_rows for b in pending) >= 65_536:
+            if buffered >= ROW_GROUP:
                 writer.write_table(pa.Table.from_batches(pending, schema=P_SCENE))
-                pending = []
+                pending, buffered = [], 0
         if pending or not rows:
             writer.write_table(pa.Table.from_batches(pending, schema=P_SCENE))
     return Selection(rows, movie_pairs, Path(out))
