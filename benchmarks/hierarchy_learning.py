@@ -1,12 +1,16 @@
 """Does the hierarchy learn? Backbones and TxE on one corpus, probed on held-out movies, over seeds.
 
-Issue 17's measurement. For every ``--seeds`` seed and ``--methods`` method it
+Issues 17 and 31's measurement. For every ``--seeds`` seed and ``--methods`` method it
 
 1. trains a Slow-D backbone at the ``cpu`` profile (``random``: no training, the same
    network at initialisation; ``supervised``: verb labels of the train movies' events, the
-   upper bound; ``cvrl``, ``modist``: self-supervised on the train movies and the action
-   clips, as the demo trains),
-2. extracts one feature per annotated 2 s event,
+   upper bound; ``supervised-k``: the action labels of the Kinetics-role clips, the
+   papers' "Sup-K400" row; ``cvrl``, ``modist``: self-supervised on the Kinetics-role
+   clips and the train movies, as the demo trains; ``modist-other``: MoDist with the
+   cross-modal positive from the other view; ``modist-raw``: MoDist on flow that keeps the
+   camera's motion),
+2. extracts one feature per annotated 2 s event (for MoDist also the motion pathway's own
+   features, probed the same way: ``motion_verb_knn`` / ``motion_verb_linear``),
 3. probes them (:mod:`movierep.tasks.event_probes`: verb and place, leave-one-movie-out
    kNN and a train → held-out linear probe; :mod:`movierep.tasks.context_probes`: the
    relation of two events),
@@ -20,7 +24,7 @@ skips finished units. The JSON report has every unit's numbers and stage times a
 method, the mean ± standard error over seeds of every number.
 
     python benchmarks/hierarchy_learning.py --preset demo --work runs/learning \\
-        --methods random cvrl modist supervised --seeds 0 1 2
+        --methods random cvrl modist modist-other supervised-k --seeds 0 1 2
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ from movierep.corpus import make_corpus
 from movierep.data.sequences import EventSequenceDataset
 from movierep.features.contextualize import contextualize
 from movierep.features.extract import events_from_corpus, extract_with_checkpoint
+from movierep.features.motion import extract_motion_features
 from movierep.models import MODELS, load_pretrained
 from movierep.models.factory import arch_name
 from movierep.recipes import cvrl, maskpred, modist, supervised
@@ -50,8 +55,14 @@ from movierep.tasks.maskpred_retrieval import context_mean_predictor, masked_eve
 from movierep.tasks.protocol import mean_and_se
 from movierep.train.loop import seed_everything
 
-METHODS = ("random", "cvrl", "modist", "supervised")
-SELF_SUPERVISED = ("cvrl", "modist")
+METHODS = ("random", "cvrl", "modist", "modist-other", "modist-raw", "supervised", "supervised-k")
+#: MoDist's variants: the cross-modal positive from the other view; flow with camera motion.
+MODIST_VARIANTS = {
+    "modist": [],
+    "modist-other": ["modist.cross_positive=other"],
+    "modist-raw": ["modist.camera_compensation=false"],
+}
+SELF_SUPERVISED = ("cvrl", *MODIST_VARIANTS)
 
 
 def _timed(times: dict[str, float], name: str, fn: Callable[[], Any]) -> Any:
@@ -72,16 +83,18 @@ def train_backbone(method: str, corpus: Path, out: Path, seed: int, args: Any) -
         run_config = {**config.to_dict(cfg), "method": "random"}
         save_checkpoint(ckpt, model, arch_name(model), model.model_kwargs, run_config=run_config)
         return ckpt
-    if method == "supervised":
+    if method == "supervised":  # the movies' event verbs
         sup = supervised.resolve("cpu", sets=["supervised.labels=verb", *sets])
         supervised.run(sup, data=[corpus], out=out / "backbone")
+    elif method == "supervised-k":  # the Kinetics-role clips' action labels
+        supervised.run(supervised.resolve("cpu", sets=sets), data=[corpus / "kinetics"],
+                       out=out / "backbone")  # fmt: skip
+    elif method == "cvrl":
+        cvrl.run(cvrl.resolve("cpu", sets=sets), data=[corpus / "kinetics", corpus],
+                 out=out / "backbone")  # fmt: skip
     else:
-        recipe = {"cvrl": cvrl, "modist": modist}[method]
-        recipe.run(  # type: ignore[attr-defined]
-            recipe.resolve("cpu", sets=sets),  # type: ignore[attr-defined]
-            data=[corpus / "kinetics", corpus],
-            out=out / "backbone",
-        )
+        cfg = modist.resolve("cpu", sets=[*MODIST_VARIANTS[method], *sets])
+        modist.run(cfg, data=[corpus / "kinetics", corpus], out=out / "backbone")
     return out / "backbone" / "last"
 
 
@@ -135,6 +148,14 @@ def run_unit(method: str, seed: int, corpus: Path, work: Path, args: Any) -> dic
     for p in probe_event_features(table, corpus):
         numbers[f"{p.label}_knn"], numbers[f"{p.label}_linear"] = p.knn, p.linear
         numbers[f"{p.label}_majority"] = p.chance
+    if method in MODIST_VARIANTS:  # what the motion pathway itself learned
+        motion = out / "motion_features.parquet"
+        _timed(times, "motion_features",
+               lambda: extract_motion_features(ckpt, events_from_corpus(corpus), motion,
+                                               source=corpus, show_progress=False))  # fmt: skip
+        for p in probe_event_features(tables.read_table(motion), corpus):
+            numbers[f"motion_{p.label}_knn"] = p.knn
+            numbers[f"motion_{p.label}_linear"] = p.linear
     rel = relation_probe(table, corpus)
     numbers["relation"], numbers["relation_mean_class"] = rel.accuracy, rel.mean_class_accuracy
     numbers["relation_majority"] = rel.majority
@@ -170,6 +191,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     p.add_argument("--backbone-steps", type=int, default=300)
     p.add_argument("--txe-steps", type=int, default=1500)
     p.add_argument("--set", action="append", default=[], help="backbone recipe override K=V")
+    p.add_argument(
+        "--only-finished", action="store_true", help="report the finished units, run none"
+    )
     p.add_argument("--out", type=Path, default=Path("benchmarks/results/hierarchy_learning.json"))
     args = p.parse_args(argv)
     torch.set_num_threads(2)
@@ -179,7 +203,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         if not (corpus / "corpus.json").is_file():
             make_corpus(corpus, preset=args.preset, seed=args.corpus_seed)
     units = [
-        run_unit(m, s, Path(corpus), args.work, args) for s in args.seeds for m in args.methods
+        run_unit(m, s, Path(corpus), args.work, args)
+        for s in args.seeds
+        for m in args.methods
+        if not args.only_finished or (args.work / f"{m}_s{s}" / "result.json").is_file()
     ]
     report: dict[str, Any] = {
         "benchmark": "hierarchy_learning",

@@ -146,13 +146,14 @@ def run_unit(
     if done.is_file():
         return dict(json.loads(done.read_text()))
     times: dict[str, float] = {}
-    train_ids = Corpus(args.corpus).split_ids("train")
+    c = Corpus(args.corpus)
+    train_ids, held_ids = c.split_ids("train"), c.split_ids("val") + c.split_ids("test")
     sim_cfg = moviesim.resolve(
         "cpu", sets=[f"pairs.sources={spec['source']}", f"train.seed={seed}", *spec.get("sets", [])]
     )
     _timed(times, "moviesim", lambda: moviesim.run(
         sim_cfg, corpus=args.corpus, shot_features=fixed["features"], out=unit / "moviesim",
-        movie_ids=train_ids,
+        movie_ids=train_ids, heldout_ids=held_ids,
     ))  # fmt: skip
     p_scene = unit / "p_scene.parquet"
     scene_cfg = scenes.resolve("cpu", sets=[f"train.seed={seed}", *spec.get("scene_sets", [])])
@@ -169,13 +170,18 @@ def run_unit(
                 *spec.get("scene_sets", []),
             ],
         )
-    result = _timed(times, "scenes", lambda: scenes.run(
-        scene_cfg, pairs=p_scene, shots=args.shots, init=fixed["encoder"], out=unit / "scenes",
-    ))  # fmt: skip
-    items = corpus_scene_places(args.corpus)
-    feats = _timed(times, "extract", lambda: scene_features(
-        unit / "scenes" / "last", args.shots, items, unit / "scene_features.parquet",
-    ))  # fmt: skip
+    report: dict[str, Any] = {}
+    if args.scene_sources is None or spec["source"] in args.scene_sources:
+        result = _timed(times, "scenes", lambda: scenes.run(
+            scene_cfg, pairs=p_scene, shots=args.shots, init=fixed["encoder"],
+            out=unit / "scenes",
+        ))  # fmt: skip
+        items = corpus_scene_places(args.corpus)
+        feats = _timed(times, "extract", lambda: scene_features(
+            unit / "scenes" / "last", args.shots, items, unit / "scene_features.parquet",
+        ))  # fmt: skip
+        report["scene_last"] = {k: round(float(v), 4) for k, v in result.metrics.items()}
+        report["place_retrieval"] = retrieval(feats, items)
     report = {
         "name": name,
         "seed": seed,
@@ -184,40 +190,50 @@ def run_unit(
         "similar_pairs": tables.read_table(unit / "moviesim" / "pairs.parquet").num_rows,
         "scene_pairs": selected.num_rows,
         "moviesim_last": _last_metrics(unit / "moviesim"),
-        "scene_last": {k: round(float(v), 4) for k, v in result.metrics.items()},
-        "place_retrieval": retrieval(feats, items),
+        "heldout_pairs": json.loads((unit / "moviesim" / "heldout.json").read_text()),
+        **report,
         "seconds": times,
     }
     done.write_text(json.dumps(report, indent=2))
     return report
 
 
-def pair_place_agreement(p_scene: Any, corpus: Path, shots: Path) -> float:
-    """Share of selected scene pairs whose two shot ranges lie in scenes of one place.
+def pair_content_agreement(p_scene: Any, corpus: Path, shots: Path) -> dict[str, float]:
+    """Shares (%) of scene pairs whose two shot ranges play in one place class, and that
+    share a character (same shape, colour and size).
 
-    A range's place is the place of the annotated scene holding the middle of the range.
+    A range's scene is the annotated scene holding the middle of the range.
     """
+    c = Corpus(corpus)
     middle = {key: (a + b) / 2 for key, (a, b) in shot_times(shots).items()}
-    scenes: dict[str, list[tuple[float, str]]] = {}
-    for r in Corpus(corpus).truth("scenes").to_pylist():
-        scenes.setdefault(r["movie_id"], []).append((r["start_time"], r["place"]))
+    looks = {
+        (r["movie_id"], r["character_id"]): r["description"]
+        for r in c.truth("characters").to_pylist()
+    }
+    scenes: dict[str, list[tuple[float, str, frozenset[str]]]] = {}
+    for r in c.truth("scenes").to_pylist():
+        cast = frozenset(looks[(r["movie_id"], ch)] for ch in r["characters"])
+        scenes.setdefault(r["movie_id"], []).append((r["start_time"], r["place"], cast))
 
-    def place(movie: str, a: int, b: int) -> str:
+    def scene(movie: str, a: int, b: int) -> tuple[float, str, frozenset[str]]:
         t = float(np.mean([middle[(movie, s)] for s in range(a, b)]))
-        starts = sorted(scenes[movie])
-        return (
-            next(p for start, p in reversed(starts) if start <= t)
-            if t >= starts[0][0]
-            else starts[0][1]
-        )
+        ordered_scenes = sorted(scenes[movie], key=lambda x: x[0])
+        before = [x for x in ordered_scenes if x[0] <= t]
+        return before[-1] if before else ordered_scenes[0]
 
     rows = p_scene.to_pylist()
-    same = [
-        place(r["movie_a"], r["a_start"], r["a_end"])
-        == place(r["movie_b"], r["b_start"], r["b_end"])
-        for r in rows
-    ]
-    return round(100 * float(np.mean(same)), 2) if same else float("nan")
+    if not rows:
+        return {"same_place": float("nan"), "same_character": float("nan")}
+    place, cast = [], []
+    for r in rows:
+        _, pa_, ca = scene(r["movie_a"], r["a_start"], r["a_end"])
+        _, pb, cb = scene(r["movie_b"], r["b_start"], r["b_end"])
+        place.append(pa_ == pb)
+        cast.append(bool(ca & cb))
+    return {
+        "same_place": round(100 * float(np.mean(place)), 2),
+        "same_character": round(100 * float(np.mean(cast)), 2),
+    }
 
 
 def _last_metrics(run: Path) -> dict[str, float]:
@@ -278,6 +294,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--sources", nargs="+", default=["cowatch", "genre", "synopsis"])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--ablations", action="store_true")
+    parser.add_argument(
+        "--scene-sources",
+        nargs="+",
+        default=None,
+        help="train E_scene only for these sources (default: all); the others stop after "
+        "movie similarity and pair selection",
+    )
     parser.add_argument("--ablation-seeds", type=int, nargs="+", default=[0])
     parser.add_argument(
         "--out", type=Path, default=Path("benchmarks/results/movies2scenes_learning.json")
@@ -302,21 +325,28 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "E_fixed (scene input)": [retrieval(as_scene, items)],
     }
     for key, unit in units.items():  # scored again: the protocol may change, not the models
-        table = tables.read_table(args.work / key / "scene_features.parquet")
-        unit["place_retrieval"] = retrieval(ordered(table, items, args.shots), items)
+        if (args.work / key / "scene_features.parquet").is_file():
+            table = tables.read_table(args.work / key / "scene_features.parquet")
+            unit["place_retrieval"] = retrieval(ordered(table, items, args.shots), items)
+            rows.setdefault(unit["name"], []).append(unit["place_retrieval"])
         selected = tables.read_table(args.work / key / "p_scene.parquet")
         window = scenes.resolve("cpu", sets=unit["spec"].get("scene_sets", [])).data.shots_per_scene
         select_pairs(
             args.work / key / "moviesim", fixed["features"], args.work / key / "candidates.parquet",
             window=window, fraction=1.0, greedy=False,
         )  # fmt: skip
+        select_pairs(
+            args.work / key / "moviesim", fixed["features"], args.work / key / "p_fixed.parquet",
+            window=window, space="fixed",
+        )  # fmt: skip
         every = tables.read_table(args.work / key / "candidates.parquet")
-        unit["same_place_pairs"] = {
-            "selected": pair_place_agreement(selected, args.corpus, args.shots),
-            "all_candidates": pair_place_agreement(every, args.corpus, args.shots),
+        in_fixed = tables.read_table(args.work / key / "p_fixed.parquet")
+        unit["pair_sharing"] = {
+            "selected": pair_content_agreement(selected, args.corpus, args.shots),
+            "selected_in_fixed_space": pair_content_agreement(in_fixed, args.corpus, args.shots),
+            "all_candidates": pair_content_agreement(every, args.corpus, args.shots),
         }
-        rows.setdefault(unit["name"], []).append(unit["place_retrieval"])
-    if {"genre", "synopsis"} <= set(specs):
+    if {"genre", "synopsis"} <= set(rows):
         rows["genre+synopsis"] = [
             concatenated(units, f"genre_s{s}", f"synopsis_s{s}", args) for s in args.seeds
         ]
@@ -327,16 +357,30 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         }
         for name, runs in rows.items()
     }
-    agreement: dict[str, list[dict[str, float]]] = {}
+    agreement: dict[str, list[dict[str, dict[str, float]]]] = {}
     for unit in units.values():
-        agreement.setdefault(unit["name"], []).append(unit["same_place_pairs"])
+        agreement.setdefault(unit["name"], []).append(unit["pair_sharing"])
     same_place = {
-        name: {k: round(float(np.mean([r[k] for r in runs])), 2) for k in runs[0]}
+        name: {
+            which: {
+                k: dict(zip(("mean", "se"), mean_and_se([r[which][k] for r in runs]), strict=True))
+                for k in runs[0][which]
+            }
+            for which in runs[0]
+        }
         for name, runs in agreement.items()
+    }
+    heldout: dict[str, list[float]] = {}
+    for unit in units.values():
+        heldout.setdefault(unit["name"], []).append(unit["heldout_pairs"]["accuracy"])
+    heldout_summary = {
+        name: dict(zip(("mean", "se"), mean_and_se(accs), strict=True), chance=0.5)
+        for name, accs in heldout.items()
     }
     report = {
         "corpus": str(args.corpus),
-        "same_place_pairs": same_place,
+        "pair_sharing": same_place,
+        "heldout_pair_accuracy": heldout_summary,
         "machine": platform.platform(),
         "seeds": args.seeds,
         "units": units,
@@ -349,10 +393,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         cells = "  ".join(f"{k} {row[k]['mean']:.1f}±{row[k]['se']:.1f}" for k in keys)
         print(f"{name:28s} {cells}")
     for name, row in same_place.items():
-        print(
-            f"{name}: same-place scene pairs: selected {row['selected']:.1f}%, "
-            f"all candidates {row['all_candidates']:.1f}%"
+        cells = ", ".join(
+            f"{which} place {r['same_place']['mean']:.1f}% / character "
+            f"{r['same_character']['mean']:.1f}%"
+            for which, r in row.items()
         )
+        acc = heldout_summary[name]
+        print(f"{name}: held-out pair acc {acc['mean']:.3f}±{acc['se']:.3f}; {cells}")
     return report
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -67,6 +68,20 @@ def shot_table(movienet: Path, path: Path) -> Path:
     )
 
 
+def with_a_shared_place(movienet: Path, out: Path) -> Path:
+    """A copy of the export whose test split also scores a training movie.
+
+    The tiny corpus' four movies need not share a place class (mAP would be undefined);
+    this test is about the CLI's output, not about generalisation.
+    """
+    shutil.copytree(movienet, out)
+    path = out / "scene318" / "meta" / "split318.json"
+    split = json.loads(path.read_text())
+    split["test"] = [*split["test"], split["train"][0]]
+    path.write_text(json.dumps(split))
+    return out
+
+
 def timed_table(corpus: Path, path: Path) -> Path:
     catalog = Corpus(corpus).catalog.to_pylist()
     rows = [(m["movie_id"], t) for m in catalog for t in np.arange(0, m["duration_s"], 2.0)]
@@ -92,6 +107,8 @@ def test_compare_prints_feature_sets_side_by_side_and_writes_json(
         a, b = lvu_table(data, tmp_path / "a.parquet"), lvu_table(data, tmp_path / "b.parquet")
     elif protocol.startswith("movienet"):
         data = tiny_corpus / "movienet"
+        if protocol == "movienet-places":
+            data = with_a_shared_place(data, tmp_path / "movienet")
         a, b = shot_table(data, tmp_path / "a.parquet"), shot_table(data, tmp_path / "b.parquet")
     else:
         data = tiny_corpus

@@ -213,3 +213,14 @@ def test_missing_shot_feature_names_table_and_shot(tmp_path: Path) -> None:
     gone = feats.filter(pa.compute.not_equal(feats.column("movie_id"), test_movie))
     with pytest.raises(UserError, match=rf"shot features table.*'{test_movie}'"):
         run_sbd(tmp_path / "mn", gone, CFG, runs=1)
+
+
+def test_several_split_keys_are_scored_together() -> None:
+    from movierep.errors import UserError
+    from movierep.tasks.movienet import split_movies
+
+    split = {"train": ["tt1"], "val": ["tt2", "tt3"], "test": ["tt4"]}
+    assert split_movies(split, "test") == ["tt4"]
+    assert split_movies(split, ("val", "test")) == ["tt2", "tt3", "tt4"]
+    with pytest.raises(UserError, match="no split named 'dev'"):
+        split_movies(split, ["dev"])

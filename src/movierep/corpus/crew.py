@@ -2,12 +2,18 @@
 
 Names are class labels without spaces. A director's favourite genres make them 4x
 likelier to direct a movie of that genre, and their active decades give the movie's
-year; a writer's favourite genres work the same way.
+year; a writer's favourite genres work the same way. Directors also return to their
+settings: each has two favourite places, :data:`PLACE_AFFINITY` times likelier in their
+movies.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+#: How much likelier a director's favourite place is in their movies (scene places and a
+#: franchise's home sets).
+PLACE_AFFINITY = 3.0
 
 
 @dataclass(frozen=True)
@@ -18,6 +24,8 @@ class Director:
         name: class name (no spaces).
         genres: favourite genres (4x as likely to direct).
         decades: the decades the director is active in (the movie's ``year``).
+        places: favourite settings, :data:`PLACE_AFFINITY` times likelier in their movies
+            (directors return to their settings).
         shot_scale: multiplies the genre's mean shot length.
         framing: weights of wide / medium / close shots.
         pan: probability that a shot pans; ``zoom``: that it zooms.
@@ -30,6 +38,7 @@ class Director:
     name: str
     genres: tuple[str, ...]
     decades: tuple[int, ...]
+    places: tuple[str, ...]
     shot_scale: float
     framing: tuple[float, float, float]
     pan: float
@@ -47,6 +56,7 @@ DIRECTORS: tuple[Director, ...] = (
         name="ada_moreau",
         genres=("action", "thriller"),
         decades=(1980, 1990, 2000),
+        places=("street", "warehouse"),
         shot_scale=0.7,
         framing=(1, 2, 3),
         pan=0.6,
@@ -62,6 +72,7 @@ DIRECTORS: tuple[Director, ...] = (
         name="bo_lindqvist",
         genres=("drama", "romance"),
         decades=(1950, 1960, 1970),
+        places=("hotel", "beach"),
         shot_scale=1.4,
         framing=(4, 2, 1),
         pan=0.1,
@@ -77,6 +88,7 @@ DIRECTORS: tuple[Director, ...] = (
         name="chen_okafor",
         genres=("scifi", "action"),
         decades=(2000, 2010),
+        places=("spaceship", "airport"),
         shot_scale=0.9,
         framing=(2, 2, 2),
         pan=0.4,
@@ -92,6 +104,7 @@ DIRECTORS: tuple[Director, ...] = (
         name="dara_voss",
         genres=("horror", "thriller"),
         decades=(1970, 1980, 1990),
+        places=("forest", "church"),
         shot_scale=1.1,
         framing=(1, 1, 4),
         pan=0.3,
@@ -107,6 +120,7 @@ DIRECTORS: tuple[Director, ...] = (
         name="eli_marsh",
         genres=("comedy", "romance"),
         decades=(1990, 2000, 2010),
+        places=("restaurant", "park"),
         shot_scale=1.0,
         framing=(3, 3, 1),
         pan=0.2,
@@ -122,6 +136,7 @@ DIRECTORS: tuple[Director, ...] = (
         name="fen_aldana",
         genres=("drama", "horror"),
         decades=(1930, 1940, 1950),
+        places=("hospital", "library"),
         shot_scale=1.3,
         framing=(3, 1, 2),
         pan=0.0,
@@ -137,6 +152,7 @@ DIRECTORS: tuple[Director, ...] = (
         name="gus_ibarra",
         genres=("action", "comedy"),
         decades=(1960, 1970, 1980),
+        places=("prison", "kitchen"),
         shot_scale=0.8,
         framing=(2, 3, 2),
         pan=0.7,
@@ -152,6 +168,7 @@ DIRECTORS: tuple[Director, ...] = (
         name="hana_kowal",
         genres=("scifi", "thriller"),
         decades=(1990, 2000, 2010),
+        places=("office", "spaceship"),
         shot_scale=1.2,
         framing=(1, 3, 3),
         pan=0.2,

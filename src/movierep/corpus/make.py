@@ -1,7 +1,8 @@
 """``make_corpus``: write a whole synthetic corpus (videos, catalog, logs, ground truth).
 
-Each movie draws from its own random stream ``(seed, stream, movie index)``, so a movie
-does not change when others are added, and the same seed and options give byte-identical
+Each movie draws from its own random stream ``(seed, stream, movie index)``, and its
+franchise (if any) from the franchise's stream (:mod:`.franchise`), so a movie does not
+change when others are added, and the same seed and options give byte-identical
 annotations. Movies are rendered and encoded one frame at a time.
 """
 
@@ -23,6 +24,7 @@ from movierep.corpus.audience import engagement, watch_log
 from movierep.corpus.crew import DIRECTORS, WRITERS
 from movierep.corpus.encode import video_codec, write_video
 from movierep.corpus.export.ids import imdb_ids
+from movierep.corpus.franchise import franchise_of
 from movierep.corpus.kinetics import ACTIONS, make_kinetics
 from movierep.corpus.metadata import MovieMeta, sample_meta
 from movierep.corpus.presets import CorpusOptions, resolve_options
@@ -36,9 +38,9 @@ from movierep.errors import UserError
 from movierep.runlog import progress
 from movierep.tables import write_table
 
-GENERATOR_VERSION = "2"
+GENERATOR_VERSION = "3"
 # Random streams (second entry of each seed sequence).
-_SCRIPT, _TEXT, _AUDIENCE, _SPLIT, _RENDER = 1, 2, 3, 4, 5
+_SCRIPT, _TEXT, _AUDIENCE, _SPLIT, _RENDER, _FRANCHISE = 1, 2, 3, 4, 5, 6
 
 CATALOG_SCHEMA = pa.schema(
     [
@@ -69,7 +71,8 @@ CATALOG_SCHEMA = pa.schema(
 def plan_movie(index: int, options: CorpusOptions, seed: int) -> tuple[MovieScript, Staging]:
     """Draw movie ``index``'s catalog facts, script and staging (no pixels)."""
     rng = np.random.default_rng([seed, _SCRIPT, index])
-    meta = sample_meta(index, options.minutes * 60 / 2, rng)
+    franchise, instalment = franchise_of(index, seed, _FRANCHISE)
+    meta = sample_meta(index, options.minutes * 60 / 2, rng, franchise, instalment)
     script = write_script(meta, options.fps, rng)
     return script, choreograph(script, options.width, options.height, rng)
 
@@ -224,7 +227,7 @@ def make_corpus(
     write_table(root / "moderation.parquet", truth.table("moderation"))
     per_class = {"train": options.kinetics_train, "val": options.kinetics_val}
     make_kinetics(root / "kinetics", per_class, options.kinetics_seconds, options.fps,
-                  options.width, options.height, seed, options.crf)  # fmt: skip
+                  options.width, options.height, seed, options.crf, workers)  # fmt: skip
     info = json.dumps(_corpus_info(options, preset, seed), indent=2, sort_keys=True)
     files.write_text(root / "corpus.json", info + "\n")
     _export_benchmarks(root)

@@ -4,19 +4,25 @@ As in real catalogs, metadata is not independent of content: a genre sets the od
 places and verbs, the pacing (mean shot length) and the palette; a director has camera
 habits (framing, pans, zooms, dissolves, shot length) and favourite genres and decades;
 a writer has script habits (scene length, how much talk, how often one event causes the
-next, favourite ways of speaking); both are listed in :mod:`.crew`. The year is drawn
-from the director's active decades and shows as a visual grade (:mod:`.render`).
-Popularity is a latent variable that drives view counts and likes (:mod:`.audience`).
+next, favourite ways of speaking); both are listed in :mod:`.crew`. A director's
+favourite places are likelier in their movies. The year is drawn from the director's
+active decades and shows as a visual grade (:mod:`.render`). Popularity is a latent
+variable that drives view counts and likes (:mod:`.audience`). A movie may be an
+instalment of a franchise (:mod:`.franchise`), whose shared facts replace its own.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from movierep.corpus.crew import DIRECTORS, WRITERS, Director, Writer
+from movierep.corpus.crew import DIRECTORS, PLACE_AFFINITY, WRITERS, Director, Writer
 from movierep.corpus.vocab import DECADES, GENRES, PLACES, RELATIONSHIPS, VERBS
+
+if TYPE_CHECKING:
+    from movierep.corpus.franchise import Franchise
 
 
 @dataclass(frozen=True)
@@ -160,6 +166,8 @@ class MovieMeta:
         num_events: length in 2 s events.
         hue: per-movie palette rotation in degrees (genre shift plus jitter).
         popularity: latent popularity z; ``quality``: latent quality q.
+        franchise: the franchise the movie belongs to (None: a standalone movie) and
+            ``instalment`` its place in it (0 the original).
     """
 
     index: int
@@ -172,6 +180,8 @@ class MovieMeta:
     hue: float
     popularity: float
     quality: float
+    franchise: Franchise | None = None
+    instalment: int = 0
 
     @property
     def movie_id(self) -> str:
@@ -183,39 +193,93 @@ class MovieMeta:
         """Start year of the decade (1930 .. 2010)."""
         return self.year // 10 * 10
 
+    def place_weights(self) -> np.ndarray:
+        """Normalised weights over :data:`PLACES` of a scene's place (:func:`place_weights`)."""
+        return place_weights(self.genre, self.director)
+
+
+#: Probability that a franchise's sequel keeps its director / writer (:mod:`.franchise`).
+KEEP_DIRECTOR = 0.8
+KEEP_WRITER = 0.6
+
 
 def _affinity(favourites: tuple[str, ...], genre: str) -> float:
     return 4.0 if genre in favourites else 1.0
 
 
-def sample_meta(index: int, mean_events: float, rng: np.random.Generator) -> MovieMeta:
+def place_weights(genre: Genre, director: Director) -> np.ndarray:
+    """Weights over :data:`PLACES`: the genre's, the director's favourites x ``PLACE_AFFINITY``."""
+    w = genre.place_weights() * np.array(
+        [PLACE_AFFINITY if p in director.places else 1.0 for p in PLACES]
+    )
+    return np.asarray(w / w.sum())
+
+
+def draw_director(genre: Genre, rng: np.random.Generator) -> Director:
+    """A director, 4x likelier when the genre is one of their favourites."""
+    weights = np.array([_affinity(d.genres, genre.name) for d in DIRECTORS])
+    return DIRECTORS[int(rng.choice(len(DIRECTORS), p=weights / weights.sum()))]
+
+
+def draw_writer(genre: Genre, rng: np.random.Generator) -> Writer:
+    """A writer, 4x likelier when the genre is one of their favourites."""
+    weights = np.array([_affinity(w.genres, genre.name) for w in WRITERS])
+    return WRITERS[int(rng.choice(len(WRITERS), p=weights / weights.sum()))]
+
+
+def sample_meta(
+    index: int,
+    mean_events: float,
+    rng: np.random.Generator,
+    franchise: Franchise | None = None,
+    instalment: int = 0,
+) -> MovieMeta:
     """Draw the catalog facts of movie ``index``.
 
     Genre is uniform; director and writer are 4x likelier for their favourite genres;
     the decade is uniform over the director's active decades; the relationship follows
     the genre; the length is ``mean_events`` ±25% (at least 4 events).
+
+    An instalment of ``franchise`` draws the same numbers, then takes the franchise's
+    genre, relationship, hue and year; the original takes its director and writer, a
+    sequel keeps them with probabilities ``KEEP_DIRECTOR`` and ``KEEP_WRITER``
+    and otherwise has its own (drawn for the franchise's genre). A standalone movie draws
+    exactly what it drew before franchises existed.
     """
     genre = GENRE_PROFILES[GENRES[int(rng.integers(len(GENRES)))]]
-    dw = np.array([_affinity(d.genres, genre.name) for d in DIRECTORS])
-    director = DIRECTORS[int(rng.choice(len(DIRECTORS), p=dw / dw.sum()))]
-    ww = np.array([_affinity(w.genres, genre.name) for w in WRITERS])
-    writer = WRITERS[int(rng.choice(len(WRITERS), p=ww / ww.sum()))]
+    if franchise is not None:
+        genre = franchise.genre
+    director = draw_director(genre, rng)
+    writer = draw_writer(genre, rng)
     decade = director.decades[int(rng.integers(len(director.decades)))]
     assert decade in DECADES
     rw = np.array(genre.relationships, dtype=float)
     relationship = RELATIONSHIPS[int(rng.choice(len(RELATIONSHIPS), p=rw / rw.sum()))]
     num_events = max(4, round(mean_events * rng.uniform(0.75, 1.25)))
+    if franchise is not None:
+        keep_director, keep_writer = rng.random(), rng.random()
+        if instalment == 0 or keep_director < KEEP_DIRECTOR:
+            director = franchise.director
+        if instalment == 0 or keep_writer < KEEP_WRITER:
+            writer = franchise.writer
+        relationship = franchise.relationship
     popularity = genre.popularity + director.popularity + rng.normal(0.0, 0.7)
     quality = director.quality + writer.quality + rng.normal(0.0, 0.5)
+    year = decade + int(rng.integers(10))
+    hue = genre.hue_shift + rng.normal(0.0, 12.0)
+    if franchise is not None:
+        year, hue = franchise.years[instalment], franchise.hue
     return MovieMeta(
         index=index,
         genre=genre,
         director=director,
         writer=writer,
-        year=decade + int(rng.integers(10)),
+        year=year,
         relationship=relationship,
         num_events=num_events,
-        hue=genre.hue_shift + rng.normal(0.0, 12.0),
+        hue=float(hue),
         popularity=float(popularity),
         quality=float(quality),
+        franchise=franchise,
+        instalment=instalment,
     )

@@ -1,4 +1,4 @@
-"""Corpus sizes: one frozen options dataclass and two named presets (``tiny``, ``demo``)."""
+"""Corpus sizes: one frozen options dataclass and named presets (``tiny``, ``demo``, ``bench``)."""
 
 from __future__ import annotations
 
@@ -58,10 +58,21 @@ class CorpusOptions:
 
 #: Named sizes. ``tiny`` builds in seconds for tests; ``demo`` is 120 movies of ~36 s (72
 #: minutes of video, a few minutes to build on 2 cores): enough movies for every LVU task
-#: to have >= 60 train and >= 20 test videos and for ~3 similar movies per movie.
+#: to have >= 60 train and >= 20 test videos and for ~3 similar movies per movie, and
+#: 928 Kinetics-style clips (58 per class, ~50 s of one core; the movies take ~140 s).
+#: ``bench`` is ``demo`` with 4,320 clips (270 per class, ~4 min of one core; ~6.5 min
+#: for the whole corpus in one process) for the backbone learning benchmarks.
+_DEMO: dict[str, Any] = {
+    "movies": 120,
+    "minutes": 0.6,
+    "users": 400,
+    "kinetics_train": 50,
+    "kinetics_val": 8,
+}
 PRESETS: dict[str, dict[str, Any]] = {
     "tiny": {"movies": 4, "minutes": 0.5, "users": 60, "kinetics_train": 3, "kinetics_val": 1},
-    "demo": {"movies": 120, "minutes": 0.6, "users": 400, "kinetics_train": 10, "kinetics_val": 2},
+    "demo": _DEMO,
+    "bench": {**_DEMO, "kinetics_train": 250, "kinetics_val": 20},
 }
 
 

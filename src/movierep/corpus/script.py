@@ -7,7 +7,9 @@ is rendered:
   characters; its length follows the writer). The two leads share scenes often and their
   relationship sets how they are placed and what they do together. A scene change is
   not always a place change: a scene may play later in the place of the scene before
-  (same background, other characters) or in another room of the same kind.
+  (same background, other characters) or in another room of the same kind. Places follow
+  the genre and the director's favourites; an instalment of a franchise brings back the
+  franchise's leads and plays many scenes in its home sets (:mod:`.franchise`).
 - **Events** are consecutive 2 s windows, one verb each. With the writer's causal rate
   an event is a consequence of one or both of the two events before it in its scene
   (:data:`CAUSAL_RULES`, e.g. ``hit -> fall``, ``chase -> flee``, and the
@@ -27,6 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from movierep.corpus.franchise import HOME_SET_P, HomeSet
 from movierep.corpus.metadata import MovieMeta
 from movierep.corpus.vocab import (
     FRAMINGS,
@@ -132,7 +135,9 @@ RELATIONSHIP_SPACING: dict[str, float] = {
 #: plays where the scene before it played (same place, layout and palette: the same
 #: background), a later moment there, if its characters differ; with probability
 #: ``SAME_KIND_P`` (or when its characters are the same) it plays in another room of the
-#: same kind (same place class and palette, a new layout).
+#: same kind (same place class and palette, a new layout). In an instalment of a
+#: franchise, a scene that does not keep the background before it plays in one of the
+#: franchise's home sets with probability ``franchise.HOME_SET_P`` first.
 SAME_PLACE_P = 0.4
 SAME_KIND_P = 0.2
 #: Redraws of a shot's camera plan while it has the framing of the shot before it in the
@@ -292,6 +297,7 @@ def _plan_scenes(meta: MovieMeta, cast: list[Character], rng: np.random.Generato
     genre, writer = meta.genre, meta.writer
     movie_palette = Palette(meta.hue, genre.saturation, genre.brightness)
     ways = np.array(writer.ways) * np.array(GENRE_WAYS[genre.name])
+    place_weights, franchise = meta.place_weights(), meta.franchise
     scenes: list[Scene] = []
     start = 0
     for index, length in enumerate(_scene_lengths(meta.num_events, writer.scene_events, rng)):
@@ -308,12 +314,20 @@ def _plan_scenes(meta: MovieMeta, cast: list[Character], rng: np.random.Generato
             gap = RELATIONSHIP_SPACING[meta.relationship] * rng.uniform(0.85, 1.15)
             side = 1 if rng.random() < 0.5 else -1
             start_x[i0], start_x[i1] = mid - side * gap / 2, mid + side * gap / 2
-        place = PLACES[int(rng.choice(len(PLACES), p=genre.place_weights()))]
+        place = PLACES[int(rng.choice(len(PLACES), p=place_weights))]
         way = WAYS_SPEAKING[int(rng.choice(len(WAYS_SPEAKING), p=ways / ways.sum()))]
         palette, layout_seed = movie_palette.jitter(rng), int(rng.integers(2**31))
         start_y = tuple(float(y) for y in rng.uniform(0.8, 0.94, len(members)))
         continuity = rng.random()
-        if scenes and continuity < SAME_PLACE_P and set(members) != set(scenes[-1].characters):
+        same_cast = bool(scenes) and set(members) == set(scenes[-1].characters)
+        keep = bool(scenes) and continuity < SAME_PLACE_P and not same_cast
+        if franchise is not None and not keep and rng.random() < HOME_SET_P:
+            # one of the franchise's recurring sets, looking as it does in every instalment
+            home = franchise.sets[int(rng.choice(len(franchise.sets), p=franchise.set_weights()))]
+            place, palette = home.place, home.palette
+            if not (same_cast and _same_place(scenes[-1], home)):  # else another room there
+                layout_seed = home.layout_seed
+        elif keep:
             # a later moment in the same place with other characters: the same background
             previous = scenes[-1]
             place, palette, layout_seed = previous.place, previous.palette, previous.layout_seed
@@ -338,8 +352,8 @@ def _plan_scenes(meta: MovieMeta, cast: list[Character], rng: np.random.Generato
     return scenes
 
 
-def _same_place(a: Scene, b: Scene) -> bool:
-    """Whether two scenes play in the same place with the same background."""
+def _same_place(a: Scene, b: Scene | HomeSet) -> bool:
+    """Whether two scenes (or a scene and a set) have the same place and background."""
     return (a.place, a.layout_seed, a.palette) == (b.place, b.layout_seed, b.palette)
 
 
@@ -567,7 +581,8 @@ def _plan_shots(
 
 def write_script(meta: MovieMeta, fps: int, rng: np.random.Generator) -> MovieScript:
     """Draw the whole script of one movie: cast, scenes, events, links and shots."""
-    cast = sample_cast(int(rng.integers(3, 7)), rng)
+    leads = meta.franchise.leads if meta.franchise is not None else ()
+    cast = sample_cast(int(rng.integers(3, 7)), rng, leads)
     scenes = _plan_scenes(meta, cast, rng)
     events, links = _script_events(meta, scenes, rng)
     shots = _plan_shots(meta, scenes, events, fps, rng)

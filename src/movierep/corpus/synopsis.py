@@ -4,7 +4,10 @@ A synopsis names what really happens: the leads (by their role text), their
 relationship, the places where most of the movie plays, the verbs that dominate it, the
 genre's mood and the prevailing way of speaking. Each fact has several phrasings and the
 sentence order follows the writer's style, so two movies with the same content read
-differently, and synopsis similarity is related to, but not the same as, genre.
+differently, and synopsis similarity is related to, but not the same as, genre. The
+instalments of a franchise share their leads and home sets, so their synopses tend to
+name the same characters and places (nothing else marks a sequel in a synopsis); a
+sequel's title derives from the original's.
 """
 
 from __future__ import annotations
@@ -59,16 +62,42 @@ TITLE_WORDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "thriller": (("Cold", "Hidden", "Double", "Red"), ("Witness", "Trace", "Deal", "Alibi")),
 }
 
+#: Subtitles of sequels (``"The Hollow Night: Reckoning"``).
+SEQUEL_SUBTITLES = ("Reckoning", "Homecoming", "Legacy", "Aftermath", "Rebirth", "Endgame")
+
 
 def _pick(options: tuple[str, ...], rng: np.random.Generator) -> str:
     return options[int(rng.integers(len(options)))]
 
 
 def title(script: MovieScript, rng: np.random.Generator) -> str:
-    """A genre-flavoured title, e.g. ``"The Hollow Night"``."""
-    first, second = TITLE_WORDS[script.meta.genre.name]
-    article = "The " if rng.random() < 0.5 else ""
-    return f"{article}{_pick(first, rng)} {_pick(second, rng)}"
+    """A genre-flavoured title, e.g. ``"The Hollow Night"``.
+
+    A franchise's original draws its words from the franchise's ``title_seed``; a sequel
+    numbers it or varies it: ``"The Hollow Night 2"``, ``"Hollow Night II"``,
+    ``"Return to the Hollow Night"``, ``"The Hollow Night: Reckoning"``.
+    """
+    meta = script.meta
+    first, second = TITLE_WORDS[meta.genre.name]
+    if meta.franchise is None:
+        article = "The " if rng.random() < 0.5 else ""
+        return f"{article}{_pick(first, rng)} {_pick(second, rng)}"
+    words = np.random.default_rng(meta.franchise.title_seed)
+    article = "The " if words.random() < 0.5 else ""
+    base = f"{article}{_pick(first, words)} {_pick(second, words)}"
+    number = meta.instalment + 1
+    if number == 1:
+        return base
+    bare = base.removeprefix("The ")
+    return _pick(
+        (
+            f"{base} {number}",
+            f"{bare} {'I' * number if number < 4 else 'IV'}",
+            f"Return to the {bare}" if number == 2 else f"{base} {number}",
+            f"{base}: {_pick(SEQUEL_SUBTITLES, rng)}",
+        ),
+        rng,
+    )
 
 
 def synopsis(script: MovieScript, rng: np.random.Generator) -> str:

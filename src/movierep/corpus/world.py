@@ -1,7 +1,8 @@
 """The persistent things of a movie: its characters (cast) and its colour palette.
 
 A character's identity is shape x colour x size; it persists through the whole movie and
-its role text (``"the small red square"``) is what the semantic-role labels say. Palettes
+its role text (``"the small red square"``) is what the semantic-role labels say. A
+franchise's leads return in each instalment (:mod:`.franchise`). Palettes
 are rotated and scaled per movie (genre hue, saturation, brightness plus jitter), so the
 same place looks different from movie to movie but stays recognisable by its layout.
 """
@@ -9,6 +10,7 @@ same place looks different from movie to movie but stays recognisable by its lay
 from __future__ import annotations
 
 import colorsys
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -48,20 +50,29 @@ class Character:
         return COLORS[self.color]
 
 
-def sample_cast(size: int, rng: np.random.Generator) -> list[Character]:
-    """Draw ``size`` characters with pairwise different shapes and colours."""
-    shapes = rng.permutation(len(SHAPES))[:size]
-    colors = rng.permutation(len(COLORS))[:size]
+def sample_cast(
+    size: int, rng: np.random.Generator, leads: tuple[Character, ...] = ()
+) -> list[Character]:
+    """Draw ``size`` characters with pairwise different shapes and colours.
+
+    ``leads`` (a franchise's ``c0``, ``c1``) open the cast as they are; the others are
+    drawn with shapes and colours that none of the leads has.
+    """
+    taken_shapes, taken_colors = {c.shape for c in leads}, {c.color for c in leads}
+    shapes = [s for s in rng.permutation(len(SHAPES)) if SHAPES[s] not in taken_shapes]
+    colors = [c for c in rng.permutation(len(COLORS)) if list(COLORS)[c] not in taken_colors]
     sizes = list(SIZES)
-    return [
-        Character(
-            character_id=f"c{i}",
-            shape=SHAPES[int(s)],
-            color=list(COLORS)[int(c)],
-            size=sizes[int(rng.integers(len(sizes)))],
+    cast = [dataclasses.replace(c, character_id=f"c{i}") for i, c in enumerate(leads)]
+    for s, c in zip(shapes[: size - len(cast)], colors[: size - len(cast)], strict=True):
+        cast.append(
+            Character(
+                character_id=f"c{len(cast)}",
+                shape=SHAPES[int(s)],
+                color=list(COLORS)[int(c)],
+                size=sizes[int(rng.integers(len(sizes)))],
+            )
         )
-        for i, (s, c) in enumerate(zip(shapes, colors, strict=True))
-    ]
+    return cast
 
 
 @dataclass(frozen=True)

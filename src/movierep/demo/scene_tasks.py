@@ -157,11 +157,12 @@ def movienet(p: Paths, preset: DemoPreset, seed: int) -> None:
     def measure(row: str, enc: str, k: int, r: int) -> dict[str, tuple[float, float]]:
         table = features_of(p, enc, "movienet", k)
         tags = run_place_tagging(
-            p.corpus / "movienet", table, head(preset, PLACE_CONFIG), runs=r, seed=seed + k
-        )
+            p.corpus / "movienet", table, head(preset, PLACE_CONFIG), runs=r, seed=seed + k,
+            test_split=HELD_OUT,
+        )  # fmt: skip
         bounds = run_sbd(
             p.corpus / "movienet", table, head(preset, SBD_CONFIG), runs=r, seed=seed + k,
-            fps=fps(p),
+            fps=fps(p), test_split=HELD_OUT,
         )  # fmt: skip
         cells = _pct(bounds["summary"], ("AP", "mIoU", "Recall@3s"))
         sbd.setdefault(k, {})[row] = {m: results.estimate(v, r) for m, v in cells.items()}

@@ -17,7 +17,7 @@ instead of stopping the run.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,6 +35,9 @@ from movierep.errors import UserError
 from movierep.jobs import Job, JobReport, merge_parts, pending_ids, run_jobs
 from movierep.models import load_pretrained
 from movierep.video.frame_cache import FrameCache, frame_cache_from
+
+#: A decoded clip (T, H, W, 3) uint8 -> an encoder's input tensor.
+ClipTransform = Callable[[np.ndarray], torch.Tensor]
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,7 @@ def video_event_features(
     batch_size: int = 16,
     device: torch.device | str = "cpu",
     frame_cache: FrameCache | None = None,
+    transform: ClipTransform | None = None,
 ) -> np.ndarray:
     """Features of the events of one video.
 
@@ -83,6 +87,9 @@ def video_event_features(
         batch_size: clips per backbone call.
         device: where the backbone runs.
         frame_cache: read clips from this decoded-frame cache (None: decode the file).
+        transform: a decoded clip (T, H, W, 3) uint8 -> the encoder's input (C, T', S, W)
+            (default: the centre-crop :func:`~movierep.data.augment.eval_transform` at
+            ``spec``; a motion pathway gives :func:`movierep.features.motion.flow_input`).
 
     Returns:
         (N, D) float32 features, one row per event in order.
@@ -102,11 +109,11 @@ def video_event_features(
     feats: list[np.ndarray] = []
     batch: list[torch.Tensor] = []
     for n, clip in enumerate(clips, start=1):
-        batch.append(
-            eval_transform(
-                torch.from_numpy(np.asarray(clip)), spec.crop_size, view_aspect=spec.view_aspect
-            )
-        )
+        if transform is None:
+            x = torch.from_numpy(np.asarray(clip))
+            batch.append(eval_transform(x, spec.crop_size, view_aspect=spec.view_aspect))
+        else:
+            batch.append(transform(np.asarray(clip)))
         if len(batch) == batch_size or n == len(starts):
             x = torch.stack(batch).to(device)
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
@@ -218,6 +225,7 @@ def extract_event_features(
     shard: tuple[int, int] | None = None,
     show_progress: bool = True,
     frame_cache: FrameCache | None = None,
+    transform: ClipTransform | None = None,
 ) -> JobReport:
     """Run ``backbone`` over every event of ``events`` and write ``event_features`` to ``out``.
 
@@ -238,6 +246,7 @@ def extract_event_features(
         shard: ``(i, n)`` to run only every n-th video (default: the torchrun rank).
         show_progress: show a progress bar.
         frame_cache: read clips from this decoded-frame cache (None: decode each video).
+        transform: decoded clip -> encoder input (default: centre crop at ``spec``).
 
     Returns:
         This worker's report (done, skipped and failed videos). ``out`` is written once
@@ -260,6 +269,7 @@ def extract_event_features(
             batch_size=batch_size,
             device=device,
             frame_cache=frame_cache,
+            transform=transform,
         )
         return features_table(rows, feats)
 

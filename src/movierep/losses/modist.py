@@ -15,7 +15,8 @@ Each video gives two clips (views 1 and 2, 0.5-10 s apart); each view has a visu
 pathway on the view's optical flow), and the momentum encoders give the keys ``k_v``,
 ``k_m``. With :math:`\ell(q, k; Q)` the InfoNCE of query ``q`` against its positive key
 ``k`` and the negatives ``Q`` (:func:`movierep.losses.infonce.info_nce`: the other keys of
-the batch and a queue of earlier keys), and ``k^{\bar{v}}`` the key of the *other* view:
+the batch and a queue of earlier keys), ``k^{\bar{v}}`` the key of the *other* view and
+``k^{c}`` the key a cross-modal term pairs with (see below):
 
 .. math::
 
@@ -23,19 +24,33 @@ the batch and a queue of earlier keys), and ``k^{\bar{v}}`` the key of the *othe
                   \; [+\, \mathcal{L}_{mm}]
 
     \mathcal{L}_{vv} = \ell(q_v, k_v^{\bar{v}}; Q_v), \quad
-    \mathcal{L}_{vm} = \ell(q_v, k_m^{\bar{v}}; Q_m), \quad
-    \mathcal{L}_{mv} = \ell(q_m, k_v^{\bar{v}}; Q_v), \quad
+    \mathcal{L}_{vm} = \ell(q_v, k_m^{c}; Q_m), \quad
+    \mathcal{L}_{mv} = \ell(q_m, k_v^{c}; Q_v), \quad
     \mathcal{L}_{mm} = \ell(q_m, k_m^{\bar{v}}; Q_m)
 
 averaged over both views as queries (the release's model file, which would say whether
 the loss is symmetrised, is not in the repository; we symmetrise, as MoCo v3 does:
-``ctr(q_1, k_2) + ctr(q_2, k_1)``). Each view's queries meet only the *other* view's keys
-in the batch: the queries of view 1 take the keys of view 2 (their positives, and the
-other videos' view-2 keys as in-batch negatives), and the other way round. Pooling both
-views' keys into one 2B × 2B matrix would make each query's own clip, encoded by the
-momentum encoder, one of its negatives (the key nearest to the query, pushed away: on the
-demo corpus the loss then rose from 14 to 18 over 300 steps as every embedding collapsed
-onto one point, positive cosine 0.98).
+``ctr(q_1, k_2) + ctr(q_2, k_1)``).
+
+**The cross-modal positive** (``cross_positive``). MaCLR's abstract and project page say
+the cross-modal objective is "between a Motion pathway and a Visual pathway" and that the
+visual representation then "focuses more on foreground motion regions"; the text we could
+reach does not say whether a visual query's positive flow key is that of the *same* clip
+or of the other, time-shifted view, and the release withholds its model file. ``"same"``
+(``k^{c} = k``: the flow of the very frames the query saw) asks the visual pathway to
+encode *this* clip's motion; ``"other"`` (``k^{c} = k^{\bar{v}}``) asks it only for what
+the two views share, which on movies 0.5-10 s apart is mostly the place and the cast,
+not the action (a movie's 2 s events change verb). ``"same"`` is our default, the reading
+that makes the term distil motion; both are measured in
+``benchmarks/results/hierarchy_learning.json``.
+
+In-batch negatives: each view's queries meet only keys of the half their positives come
+from (for the other-view terms, the other view's keys; for same-clip cross-modal terms,
+the same view's keys of the other videos). Pooling both views' keys into one 2B × 2B
+matrix would make each query's own clip, encoded by the momentum encoder, one of its
+negatives (the key nearest to the query, pushed away: on the demo corpus the loss then
+rose from 14 to 18 over 300 steps as every embedding collapsed onto one point, positive
+cosine 0.98).
 ``vv`` is CVRL's visual instance discrimination, ``vm``/``mv`` the cross-modal terms that
 distil motion into the visual pathway.
 """
@@ -47,6 +62,13 @@ from torch import Tensor
 from movierep.losses.infonce import info_nce
 
 TERMS = ("vv", "vm", "mv", "mm")
+#: What a cross-modal term's positive key is: the same clip's, or the other view's.
+CROSS_POSITIVES = ("same", "other")
+
+
+def other_view(keys: Tensor) -> Tensor:
+    """Rows reordered so row i is the key of the other view of row i's video, (2B, D)."""
+    return keys.roll(keys.shape[0] // 2, dims=0)
 
 
 def modist_loss(
@@ -60,21 +82,24 @@ def modist_loss(
     temperature: float = 0.1,
     flow_weight: float = 1.0,
     flow_flow: bool = False,
+    cross_positive: str = "same",
     gather_distributed: bool = False,
 ) -> dict[str, Tensor]:
-    """MoDist's loss (see the module docstring) for queries and the keys of the other view.
+    """MoDist's loss (see the module docstring) for the queries and keys of both views.
 
     Args:
         q_v: visual queries (N, D), N = 2B: view 1 of the B videos, then view 2.
-        k_v: visual momentum keys (N, D); ``k_v[i]`` comes from the *other* view of query
-            ``i``'s video (the positive).
+        k_v: visual momentum keys (N, D) of the same clips: ``k_v[i]`` encodes query
+            ``i``'s own clip (the loss pairs each query with the other view's key itself).
         q_m: flow queries (N, D).
-        k_m: flow momentum keys (N, D), paired like ``k_v``.
+        k_m: flow momentum keys (N, D), in the same order.
         queue_v: earlier visual keys (K, D), negatives of the terms whose keys are visual.
         queue_m: earlier flow keys (K, D), negatives of the terms whose keys are flow.
         temperature: τ of every term (0.1).
         flow_weight: weight of the two cross-modal terms (1.0).
         flow_flow: add the flow-flow term ``mm`` (off in the release).
+        cross_positive: ``"same"`` (a cross-modal positive is the same clip's key) or
+            ``"other"`` (the other view's key).
         gather_distributed: in-batch negatives from every DDP rank.
 
     Returns:
@@ -87,9 +112,13 @@ def modist_loss(
     half = q_v.shape[0] // 2
     if 2 * half != q_v.shape[0]:
         raise ValueError(f"queries must be both views of B videos (2B rows), got {q_v.shape[0]}")
+    if cross_positive not in CROSS_POSITIVES:
+        raise ValueError(f"cross_positive must be one of {CROSS_POSITIVES}, got {cross_positive!r}")
+    k_v_other, k_m_other = other_view(k_v), other_view(k_m)
+    k_v_cross, k_m_cross = (k_v, k_m) if cross_positive == "same" else (k_v_other, k_m_other)
 
     def ell(q: Tensor, k: Tensor, queue: Tensor | None) -> Tensor:
-        """Mean over the two views; each view's queries against the other view's keys."""
+        """Mean over the two views; each view's queries against the keys of one half."""
         one, two = slice(0, half), slice(half, None)
         return 0.5 * (nce(q[one], k[one], queue) + nce(q[two], k[two], queue))
 
@@ -97,12 +126,12 @@ def modist_loss(
         return info_nce(q, k, queue, temperature=temperature, gather_distributed=gather_distributed)
 
     terms = {
-        "vv": ell(q_v, k_v, queue_v),
-        "vm": ell(q_v, k_m, queue_m),
-        "mv": ell(q_m, k_v, queue_v),
+        "vv": ell(q_v, k_v_other, queue_v),
+        "vm": ell(q_v, k_m_cross, queue_m),
+        "mv": ell(q_m, k_v_cross, queue_v),
     }
     loss = terms["vv"] + flow_weight * (terms["vm"] + terms["mv"])
     if flow_flow:
-        terms["mm"] = ell(q_m, k_m, queue_m)
+        terms["mm"] = ell(q_m, k_m_other, queue_m)
         loss = loss + terms["mm"]
     return {"loss": loss, **terms}

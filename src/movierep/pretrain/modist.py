@@ -10,9 +10,14 @@ layers, 2048 -> 128, no batch norm; L2-normalised in the loss). As in MoCo (He e
 
 and a queue of earlier keys per modality (65,536) supplies the negatives. The loss
 (:func:`movierep.losses.modist.modist_loss`) is the visual-visual InfoNCE (CVRL's term)
-plus the visual→flow and flow→visual cross-modal terms (weight 1.0); the flow-flow term
-is off by default. Hierarchical-SSL (Xiao et al. §3.2, Fig. 2 right) pretrains Slow-D
-with it. After pretraining only the visual query backbone is kept (:attr:`MoDist.backbone`).
+plus the visual→flow and flow→visual cross-modal terms (weight 1.0), whose positive is by
+default the flow of the *same* clip (``cross_positive``, argued there); the flow-flow term
+is off by default. The motion pathway reads flow with the camera's motion removed
+(``camera_compensation``, :mod:`movierep.video.camera_motion`: two-stream practice's
+warped flow, so that the pathway learns the actors' motion, not the director's pans).
+Hierarchical-SSL (Xiao et al. §3.2, Fig. 2 right) pretrains Slow-D with it. After
+pretraining only the visual query backbone is exported; :func:`load_motion_pathway` reads
+the motion pathway back from the saved objective, for probing.
 
 The settings follow the authors' release (amazon-science/self-supervised-maclr,
 ``slowfast/config/defaults.py``): momentum 0.999, pool 65,536, τ = 0.1, 2-layer heads,
@@ -30,15 +35,22 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+from safetensors.torch import load_file
 from torch import Tensor, nn
 
-from movierep.losses.modist import modist_loss
+from movierep import config
+from movierep.checkpoint import OBJECTIVE, read_config
+from movierep.errors import UserError
+from movierep.losses.modist import CROSS_POSITIVES, modist_loss
 from movierep.losses.queue import FeatureQueue
+from movierep.models import MODELS
 from movierep.models.heads import ProjectionHead
 from movierep.pretrain.cvrl import feature_dim, pair_stats
+from movierep.video.camera_motion import remove_camera_motion
 
 
 @dataclass(frozen=True)
@@ -60,6 +72,10 @@ class MoDistConfig:
         flow_method: how the motion pathway's flow is computed
             (:data:`movierep.video.flow.FLOW_METHODS`; the release pre-extracts flow and
             does not say with what).
+        cross_positive: the cross-modal terms' positive key, the same clip's (``"same"``)
+            or the other view's (``"other"``); see :mod:`movierep.losses.modist`.
+        camera_compensation: remove each frame pair's affine camera motion from the flow
+            before the motion pathway (:mod:`movierep.video.camera_motion`).
     """
 
     temperature: float = 0.1
@@ -74,6 +90,8 @@ class MoDistConfig:
     max_gap_s: float = 10.0
     motion_arch: str = "motion_net"
     flow_method: str = "dis"
+    cross_positive: str = "same"
+    camera_compensation: bool = True
 
 
 class MoDist(nn.Module):
@@ -90,6 +108,8 @@ class MoDist(nn.Module):
         queue_size: K per modality.
         flow_weight: weight of the cross-modal terms.
         flow_flow: add the flow-flow term.
+        cross_positive: ``"same"`` or ``"other"`` (the cross-modal positive key).
+        camera_compensation: remove the camera's affine motion from the flow.
         gather_distributed: negatives and enqueued keys from every DDP rank.
     """
 
@@ -106,11 +126,17 @@ class MoDist(nn.Module):
         queue_size: int = 65536,
         flow_weight: float = 1.0,
         flow_flow: bool = False,
+        cross_positive: str = "same",
+        camera_compensation: bool = True,
         gather_distributed: bool = True,
     ) -> None:
         super().__init__()
         if not 0.0 <= momentum <= 1.0:
             raise ValueError(f"momentum must be in [0, 1], got {momentum}")
+        if cross_positive not in CROSS_POSITIVES:
+            raise ValueError(
+                f"cross_positive must be one of {CROSS_POSITIVES}, got {cross_positive!r}"
+            )
         self.backbone = backbone
         self.motion = motion
         self.visual_projector = ProjectionHead(
@@ -132,6 +158,8 @@ class MoDist(nn.Module):
         self.momentum = momentum
         self.flow_weight = flow_weight
         self.flow_flow = flow_flow
+        self.cross_positive = cross_positive
+        self.camera_compensation = camera_compensation
         self.gather_distributed = gather_distributed
 
     def _key_encoders(self) -> tuple[nn.Module, ...]:
@@ -152,7 +180,8 @@ class MoDist(nn.Module):
 
         Args:
             batch: ``view1``, ``view2`` (B, 3, T, H, W) and ``flow1``, ``flow2``
-                (B, 2, T−1, H_f, W_f), the flow of the same two clips.
+                (B, 2, T−1, H_f, W_f), the raw flow of the same two clips (camera motion
+                is removed here when ``camera_compensation``).
 
         Returns:
             ``loss`` and its terms (``vv``, ``vm``, ``mv``[, ``mm``]), ``pos_sim`` /
@@ -161,13 +190,14 @@ class MoDist(nn.Module):
         B = batch["view1"].shape[0]
         views = torch.cat([batch["view1"], batch["view2"]])  # (2B, ...): view 1 then 2
         flows = torch.cat([batch["flow1"], batch["flow2"]])
+        if self.camera_compensation:
+            flows = remove_camera_motion(flows)
         q_v = F.normalize(self.visual_projector(self.backbone(views)), dim=-1)
         q_m = F.normalize(self.motion_projector(self.motion(flows)), dim=-1)
         with torch.no_grad():
             self.momentum_update()
-            other = torch.cat([torch.arange(B, 2 * B), torch.arange(B)]).to(views.device)
-            k_v = F.normalize(self.visual_projector_k(self.backbone_k(views)), dim=-1)[other]
-            k_m = F.normalize(self.motion_projector_k(self.motion_k(flows)), dim=-1)[other]
+            k_v = F.normalize(self.visual_projector_k(self.backbone_k(views)), dim=-1)
+            k_m = F.normalize(self.motion_projector_k(self.motion_k(flows)), dim=-1)
         terms = modist_loss(
             q_v,
             k_v,
@@ -178,9 +208,58 @@ class MoDist(nn.Module):
             temperature=self.temperature,
             flow_weight=self.flow_weight,
             flow_flow=self.flow_flow,
+            cross_positive=self.cross_positive,
             gather_distributed=self.gather_distributed,
         )
         self.visual_queue.enqueue(k_v, gather_distributed=self.gather_distributed)
         self.motion_queue.enqueue(k_m, gather_distributed=self.gather_distributed)
         stats = pair_stats(q_v[:B].detach(), q_v[B:].detach())
         return {**terms, **stats, "queue_filled": self.visual_queue.filled.float()}
+
+
+@dataclass(frozen=True)
+class MotionPathway:
+    """A trained motion pathway and how its flow was made.
+
+    Attributes:
+        net: the motion pathway (query encoder), flow (B, 2, T, H, W) -> (B, D), eval mode.
+        flow_method: the optical flow it was trained on.
+        camera_compensation: whether camera motion was removed from that flow.
+        crop_size: side of the square flow crops it saw (``data.crop_size``).
+        num_frames, frame_stride: the clip shape (T frames give T − 1 flow fields).
+    """
+
+    net: nn.Module
+    flow_method: str
+    camera_compensation: bool
+    crop_size: int
+    num_frames: int
+    frame_stride: int
+
+
+def load_motion_pathway(ckpt: str | Path) -> MotionPathway:
+    """The motion pathway of a MoDist checkpoint (kept in its ``objective.safetensors``).
+
+    Only the visual backbone is exported as the checkpoint's model; the motion pathway is
+    read back from the saved objective, for probing what it learned.
+
+    Raises:
+        UserError: the checkpoint is not a MoDist run or has no saved objective.
+    """
+    run_config = read_config(ckpt).get("run_config", {})
+    if run_config.get("method") != "modist" or not (Path(ckpt) / OBJECTIVE).is_file():
+        raise UserError(f"{ckpt}: not a MoDist checkpoint with its objective saved")
+    m = config.from_dict(MoDistConfig, run_config.get("modist", {}))
+    d = run_config.get("data", {})
+    net = MODELS[m.motion_arch]()
+    state = load_file(str(Path(ckpt) / OBJECTIVE))
+    prefix = "motion."
+    net.load_state_dict({k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)})
+    return MotionPathway(
+        net=net.eval(),
+        flow_method=m.flow_method,
+        camera_compensation=m.camera_compensation,
+        crop_size=int(d.get("crop_size", 224)),
+        num_frames=int(d.get("num_frames", 16)),
+        frame_stride=int(d.get("frame_stride", 4)),
+    )

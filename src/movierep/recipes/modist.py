@@ -107,6 +107,8 @@ def build(
         queue_size=m.queue_size,
         flow_weight=m.flow_weight,
         flow_flow=m.flow_flow,
+        cross_positive=m.cross_positive,
+        camera_compensation=m.camera_compensation,
     )
     dataset = ClipPairDataset(
         source.spans,

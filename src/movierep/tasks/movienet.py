@@ -33,7 +33,7 @@ Both heads train their N seeded runs together as one ensemble
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -176,6 +176,19 @@ class PlaceItems:
     scene_ids: list[str]
 
 
+def split_movies(split: Mapping[str, Sequence[str]], keys: str | Sequence[str]) -> list[str]:
+    """The imdb ids of one ``split318.json`` key, or of several keys in order."""
+    names = [keys] if isinstance(keys, str) else list(keys)
+    unknown = [k for k in names if k not in split]
+    if unknown:
+        raise UserError(f"split318.json: no split named {unknown[0]!r} (has {', '.join(split)})")
+    return [imdb for k in names for imdb in split[k]]
+
+
+def _split_name(keys: str | Sequence[str]) -> str:
+    return keys if isinstance(keys, str) else "+".join(keys)
+
+
 def place_items(root: str | Path, imdb_ids: Sequence[str], features: ShotFeatures) -> PlaceItems:
     """The tagged scene segments of ``imdb_ids`` with the mean of their shots' features.
 
@@ -225,7 +238,7 @@ def run_place_tagging(
     seed: int = 0,
     *,
     train_split: str = "train",
-    test_split: str = "test",
+    test_split: str | Sequence[str] = "test",
     min_count: int = 1,
 ) -> dict[str, Any]:
     """MovieNet place tagging (M2S Table 4): mean-pooled segment features, MLP, test mAP.
@@ -237,7 +250,8 @@ def run_place_tagging(
         runs: seeded runs (``seed .. seed + runs − 1``).
         seed: first seed.
         train_split: the ``split318.json`` key trained on.
-        test_split: the ``split318.json`` key scored.
+        test_split: the ``split318.json`` key scored, or several keys scored together
+            (the demo's ``("val", "test")``).
         min_count: vocabulary threshold on training occurrences.
 
     Returns:
@@ -252,7 +266,7 @@ def run_place_tagging(
     split = load_split318(root)
     features = ShotFeatures(features_table)
     train = place_items(root, split[train_split], features)
-    test = place_items(root, split[test_split], features)
+    test = place_items(root, split_movies(split, test_split), features)
     vocab = place_vocabulary(train.tags, min_count)
     if not vocab or not len(test.features):
         raise UserError(f"{root}: no tagged segments to train on or to test")
@@ -279,7 +293,7 @@ def run_place_tagging(
         num_train=len(train.features),
         num_test=len(test.features),
         evaluated_classes=evaluated,
-        splits={"train": train_split, "test": test_split},
+        splits={"train": train_split, "test": _split_name(test_split)},
     )
     return result
 
@@ -312,7 +326,7 @@ def run_sbd(
     *,
     fps: float = MOVIENET_FPS,
     train_split: str = "train",
-    test_split: str = "test",
+    test_split: str | Sequence[str] = "test",
 ) -> dict[str, Any]:
     """MovieNet-318 scene-boundary detection (M2S Table 5): 4-shot windows, binary MLP.
 
@@ -324,7 +338,7 @@ def run_sbd(
         seed: first seed.
         fps: frame rate for Recall@3s (24: real MovieNet; the corpus' own rate otherwise).
         train_split: the ``split318.json`` key trained on.
-        test_split: the ``split318.json`` key scored.
+        test_split: the ``split318.json`` key scored, or several keys scored together.
 
     Returns:
         :func:`~movierep.tasks.protocol.ensemble_runs`'s dict over ``AP``, ``mIoU``,
@@ -342,7 +356,7 @@ def run_sbd(
         x, y = sbd_inputs(load_movienet_movie(root, imdb), features)
         train_x.append(x)
         train_y.append(y)
-    test_movies = [load_movienet_movie(root, imdb) for imdb in split[test_split]]
+    test_movies = [load_movienet_movie(root, imdb) for imdb in split_movies(split, test_split)]
     test_movies = [m for m in test_movies if len(m.shots) > 1]
     test = [sbd_inputs(m, features) for m in test_movies]
     if not train_x or not sum(len(y) for y in train_y) or not test:
@@ -372,6 +386,6 @@ def run_sbd(
         num_train=len(y_train),
         num_test=sum(len(y) for _, y in test),
         fps=fps,
-        splits={"train": train_split, "test": test_split},
+        splits={"train": train_split, "test": _split_name(test_split)},
     )
     return result
