@@ -7,9 +7,9 @@ import torch
 from movierep import config
 from movierep.checkpoint import save_checkpoint
 from movierep.errors import UserError
-from movierep.features.motion import flow_input
+from movierep.features.motion import flow_input, load_motion_pathway
 from movierep.models import MODELS
-from movierep.pretrain.modist import MoDist, MoDistConfig, load_motion_pathway
+from movierep.pretrain.modist import MoDist, MoDistConfig
 
 
 def moving_square(T: int = 5, h: int = 36, w: int = 64, step: int = 2) -> np.ndarray:
@@ -23,20 +23,19 @@ def moving_square(T: int = 5, h: int = 36, w: int = 64, step: int = 2) -> np.nda
 
 
 def test_flow_input_is_the_centre_crop_of_the_flow_in_crop_pixels() -> None:
-    x = flow_input(moving_square(), size=18, method="farneback", camera_compensation=False)
+    x = flow_input(moving_square(), size=18, method="farneback")
     assert x.shape == (2, 4, 18, 18)  # (u/v, T-1, S, S)
     # the square moves 2 source px per frame; the short side 36 -> 18 halves it: ~1 px
     u = x[0, :, 6:12, 3:9]  # inside the square, after the crop of the middle 18 of 32 columns
     assert float(u.mean()) == pytest.approx(1.0, abs=0.35)
     assert float(x[1].abs().mean()) < 0.2  # no vertical motion
-    compensated = flow_input(moving_square(), size=18, method="farneback", camera_compensation=True)
-    assert compensated.shape == x.shape
 
 
 def test_the_motion_pathway_is_read_back_from_a_modist_checkpoint(tmp_path) -> None:
     torch.manual_seed(0)
     cfg = MoDistConfig(motion_arch="motion_net_tiny", flow_method="dis-ultrafast")
-    obj = MoDist(MODELS["slow_d_tiny"](), MODELS["motion_net_tiny"](), proj_hidden_dim=8,
+    obj = MoDist(MODELS["slow_d_tiny"](), MODELS["motion_net_tiny"](camera_compensation=True),
+                 proj_hidden_dim=8,
                  proj_dim=4, queue_size=4)  # fmt: skip
     run_config = {
         "method": "modist",
@@ -47,7 +46,7 @@ def test_the_motion_pathway_is_read_back_from_a_modist_checkpoint(tmp_path) -> N
                            run_config=run_config, objective=obj)  # fmt: skip
     pathway = load_motion_pathway(ckpt)
     assert (pathway.flow_method, pathway.crop_size, pathway.num_frames) == ("dis-ultrafast", 32, 4)
-    assert pathway.camera_compensation is True
+    assert pathway.net.camera_compensation is True
     for name, value in obj.motion.state_dict().items():
         assert torch.equal(pathway.net.state_dict()[name], value)
     save_checkpoint(tmp_path / "cvrl", obj.backbone, "slow_d_tiny", {},

@@ -108,6 +108,9 @@ def test_miou_is_zero_without_predicted_boundaries_and_averages_over_movies() ->
     assert got == pytest.approx((9 / 19 + 19 / 39) / 2 / 2)  # (0.48043 + 0) / 2
     with pytest.raises(ValueError, match="no ground-truth boundary"):
         movie_miou(np.zeros(5, dtype=int), pred, frames)
+    # a one-scene movie is left out of the mean over movies
+    one_scene = np.zeros(5, dtype=int)
+    assert sbd_miou([gt, one_scene], [pred, pred], [frames, frames]) == movie_miou(gt, pred, frames)
 
 
 def test_miou_on_a_subset_of_evaluated_shots_uses_their_shot_indices() -> None:

@@ -7,7 +7,6 @@ from movierep.losses.modist import modist_loss
 from movierep.models.motion import motion_net_tiny
 from movierep.models.slow_d import slow_d_tiny
 from movierep.pretrain.modist import MoDist
-from movierep.video.camera_motion import remove_camera_motion
 
 
 class MeanPool(nn.Module):
@@ -31,7 +30,6 @@ def make_batch(B: int = 6, T: int = 4, S: int = 8) -> dict[str, torch.Tensor]:
 
 def objective(**kwargs) -> MoDist:
     torch.manual_seed(0)
-    kwargs.setdefault("camera_compensation", False)
     return MoDist(MeanPool(3), MeanPool(2), proj_hidden_dim=16, proj_dim=8, **kwargs)
 
 
@@ -84,13 +82,3 @@ def test_modist_gradients_reach_both_pathways_on_slow_d_tiny():
     assert backbone.stem[0].weight.grad is not None
     assert motion.trunk.stem[0].weight.grad is not None
     assert obj.motion_projector.mlp[0].weight.grad is not None
-
-
-def test_the_motion_pathway_reads_camera_compensated_flow():
-    obj = objective(camera_compensation=True)
-    batch = make_batch()
-    seen = []
-    obj.motion.register_forward_hook(lambda m, inputs, out: seen.append(inputs[0]))
-    obj(batch)
-    flows = torch.cat([batch["flow1"], batch["flow2"]])
-    assert torch.allclose(seen[0], remove_camera_motion(flows), atol=1e-5)

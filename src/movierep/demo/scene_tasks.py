@@ -162,7 +162,7 @@ def movienet(p: Paths, preset: DemoPreset, seed: int) -> None:
         )  # fmt: skip
         bounds = run_sbd(
             p.corpus / "movienet", table, head(preset, SBD_CONFIG), runs=r, seed=seed + k,
-            fps=fps(p), test_split=HELD_OUT,
+            fps=fps(p),
         )  # fmt: skip
         cells = _pct(bounds["summary"], ("AP", "mIoU", "Recall@3s"))
         sbd.setdefault(k, {})[row] = {m: results.estimate(v, r) for m, v in cells.items()}

@@ -6,11 +6,12 @@ depends on what the motion pathway knows. These features let the event probes
 backbone, on the same events: each event's clip (the centred clip of the pathway's
 training shape) becomes optical flow between its consecutive frames (the same method as
 in training), the centre square crop at the training crop size, with camera motion
-removed when the pathway was trained so (:mod:`movierep.video.camera_motion`).
+removed when the pathway was trained so (:mod:`movierep.models.camera_motion`).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
@@ -18,25 +19,73 @@ import numpy as np
 import pyarrow as pa
 import torch
 import torch.nn.functional as F
+from safetensors.torch import load_file
+from torch import nn
 
+from movierep.checkpoint import OBJECTIVE, read_config
+from movierep.errors import UserError
 from movierep.features.extract import ClipSpec, extract_event_features
 from movierep.jobs import JobReport
-from movierep.pretrain.modist import MotionPathway, load_motion_pathway
-from movierep.video.camera_motion import remove_camera_motion
+from movierep.models import MODELS
 from movierep.video.flow import compute_flow
 from movierep.video.frame_cache import frame_cache_from
 
 
-def flow_input(
-    clip: np.ndarray, *, size: int, method: str, camera_compensation: bool
-) -> torch.Tensor:
+@dataclass(frozen=True)
+class MotionPathway:
+    """A trained motion pathway and how its flow was made.
+
+    Attributes:
+        net: the motion pathway (query encoder), flow (B, 2, T, H, W) -> (B, D), eval mode
+            (it removes camera motion itself when trained so).
+        flow_method: the optical flow it was trained on.
+        crop_size: side of the square flow crops it saw (``data.crop_size``).
+        num_frames, frame_stride: the clip shape (T frames give T − 1 flow fields).
+    """
+
+    net: nn.Module
+    flow_method: str
+    crop_size: int
+    num_frames: int
+    frame_stride: int
+
+
+def load_motion_pathway(ckpt: str | Path) -> MotionPathway:
+    """The motion pathway of a MoDist checkpoint (kept in its ``objective.safetensors``).
+
+    Only the visual backbone is exported as the checkpoint's model; the motion pathway is
+    read back from the saved objective (``motion.*`` weights), built as its run config's
+    ``modist`` section says.
+
+    Raises:
+        UserError: the checkpoint is not a MoDist run or has no saved objective.
+    """
+    run_config = read_config(ckpt).get("run_config", {})
+    if run_config.get("method") != "modist" or not (Path(ckpt) / OBJECTIVE).is_file():
+        raise UserError(f"{ckpt}: not a MoDist checkpoint with its objective saved")
+    m, d = run_config.get("modist", {}), run_config.get("data", {})
+    net = MODELS[m.get("motion_arch", "motion_net")](
+        camera_compensation=bool(m.get("camera_compensation", False))
+    )
+    state = load_file(str(Path(ckpt) / OBJECTIVE))
+    prefix = "motion."
+    net.load_state_dict({k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)})
+    return MotionPathway(
+        net=net.eval(),
+        flow_method=str(m.get("flow_method", "dis")),
+        crop_size=int(d.get("crop_size", 224)),
+        num_frames=int(d.get("num_frames", 16)),
+        frame_stride=int(d.get("frame_stride", 4)),
+    )
+
+
+def flow_input(clip: np.ndarray, *, size: int, method: str) -> torch.Tensor:
     """A decoded clip as a motion pathway's input.
 
     Args:
         clip: (T, H, W, 3) uint8 frames (already at the clip's frame stride).
         size: side of the centre square crop after resizing the short side to it.
         method: optical-flow method (:data:`movierep.video.flow.FLOW_METHODS`).
-        camera_compensation: remove each frame pair's affine camera motion.
 
     Returns:
         (2, T − 1, size, size) float32 flow in crop pixels per clip frame.
@@ -50,8 +99,6 @@ def flow_input(
     x = x * x.new_tensor([rw / w, rh / h]).view(1, 2, 1, 1)
     top, left = (rh - size) // 2, (rw - size) // 2
     x = x[:, :, top : top + size, left : left + size]
-    if camera_compensation:
-        x = remove_camera_motion(x)
     return x.transpose(0, 1).contiguous()
 
 
@@ -81,14 +128,9 @@ def extract_motion_features(
     Returns:
         The extraction's job report.
     """
-    pathway: MotionPathway = load_motion_pathway(ckpt)
+    pathway = load_motion_pathway(ckpt)
     spec = ClipSpec(pathway.num_frames, pathway.frame_stride, pathway.crop_size)
-    transform = partial(
-        flow_input,
-        size=pathway.crop_size,
-        method=pathway.flow_method,
-        camera_compensation=pathway.camera_compensation,
-    )
+    transform = partial(flow_input, size=pathway.crop_size, method=pathway.flow_method)
     return extract_event_features(
         pathway.net,
         events,

@@ -234,18 +234,20 @@ def sbd_miou(
         pred_labels: per movie, (n_m,) predicted 0/1 boundaries.
         shot_frames: per movie, (num_shots_m, 2) shot (start, end) frames by shot index.
         shot_ids: per movie, (n_m,) shot indices of the evaluated shots (default ``0..n_m-1``).
+
+    Movies with no ground-truth boundary among their evaluated shots (one scene; never the
+    case in MovieNet-318, possible in a small synthetic split) are left out of the mean,
+    where LGSS's code would stop; NaN when every movie is.
     """
     n = _check_movies(gt_labels, pred_labels, shot_frames)
     ids: Sequence[np.ndarray | None] = [None] * n if shot_ids is None else shot_ids
     _check_movies(gt_labels, ids)
-    return float(
-        np.mean(
-            [
-                movie_miou(g, p, f, i)
-                for g, p, f, i in zip(gt_labels, pred_labels, shot_frames, ids, strict=True)
-            ]
-        )
-    )
+    scores = [
+        movie_miou(g, p, f, i)
+        for g, p, f, i in zip(gt_labels, pred_labels, shot_frames, ids, strict=True)
+        if (np.asarray(g) != 0).any()  # a one-scene movie has no boundary to match
+    ]
+    return float(np.mean(scores)) if scores else float("nan")
 
 
 def movie_recall_at_seconds(

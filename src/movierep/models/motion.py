@@ -23,6 +23,7 @@ from typing import Any
 
 from torch import Tensor, nn
 
+from movierep.models.camera_motion import remove_camera_motion
 from movierep.models.slow_d import SlowD
 
 
@@ -35,6 +36,9 @@ class MotionNet(nn.Module):
             stem_temporal_stride, temporal_pool_after_stem, temporal_kernels,
             zero_init_residual: as in :class:`~movierep.models.slow_d.SlowD`.
         flow_clip: flow magnitude (pixels/frame) mapped to ±1; larger values are clipped.
+        camera_compensation: remove each frame pair's affine camera motion from the flow
+            before anything else (:mod:`movierep.models.camera_motion`), so the pathway
+            sees the actors' motion rather than the camera's.
 
     Attributes:
         feature_dim: size D of the output (``stage_widths[-1]``).
@@ -55,11 +59,13 @@ class MotionNet(nn.Module):
         temporal_kernels: Sequence[int] = (1, 1, 3, 3),
         zero_init_residual: bool = True,
         flow_clip: float = 20.0,
+        camera_compensation: bool = False,
     ) -> None:
         super().__init__()
         if flow_clip <= 0:
             raise ValueError(f"flow_clip must be positive, got {flow_clip}")
         self.flow_clip = flow_clip
+        self.camera_compensation = camera_compensation
         self.trunk = SlowD(
             in_channels=in_channels,
             stem_width=stem_width,
@@ -76,7 +82,11 @@ class MotionNet(nn.Module):
         kwargs = {
             k: v for k, v in self.trunk.model_kwargs.items() if k not in ("num_classes", "dropout")
         }
-        self.model_kwargs: dict[str, Any] = {**kwargs, "flow_clip": flow_clip}
+        self.model_kwargs: dict[str, Any] = {
+            **kwargs,
+            "flow_clip": flow_clip,
+            "camera_compensation": camera_compensation,
+        }
 
     def normalize_flow(self, flow: Tensor) -> Tensor:
         """Map flow in pixels/frame to [-1, 1]: clamp(flow, ±c) / c, same shape."""
@@ -94,6 +104,8 @@ class MotionNet(nn.Module):
         """
         if flow.dim() != 5:
             raise ValueError(f"MotionNet expects flow (B, 2, T, H, W), got {tuple(flow.shape)}")
+        if self.camera_compensation:
+            flow = remove_camera_motion(flow)
         return self.trunk.features(self.normalize_flow(flow))
 
 

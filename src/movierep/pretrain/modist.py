@@ -13,11 +13,12 @@ and a queue of earlier keys per modality (65,536) supplies the negatives. The lo
 plus the visual→flow and flow→visual cross-modal terms (weight 1.0), whose positive is by
 default the flow of the *same* clip (``cross_positive``, argued there); the flow-flow term
 is off by default. The motion pathway reads flow with the camera's motion removed
-(``camera_compensation``, :mod:`movierep.video.camera_motion`: two-stream practice's
+(``camera_compensation``, :mod:`movierep.models.camera_motion`: two-stream practice's
 warped flow, so that the pathway learns the actors' motion, not the director's pans).
 Hierarchical-SSL (Xiao et al. §3.2, Fig. 2 right) pretrains Slow-D with it. After
-pretraining only the visual query backbone is exported; :func:`load_motion_pathway` reads
-the motion pathway back from the saved objective, for probing.
+pretraining only the visual query backbone is exported;
+:func:`movierep.features.motion.load_motion_pathway` reads the motion pathway back from
+the saved objective, for probing.
 
 The settings follow the authors' release (amazon-science/self-supervised-maclr,
 ``slowfast/config/defaults.py``): momentum 0.999, pool 65,536, τ = 0.1, 2-layer heads,
@@ -35,22 +36,15 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from safetensors.torch import load_file
 from torch import Tensor, nn
 
-from movierep import config
-from movierep.checkpoint import OBJECTIVE, read_config
-from movierep.errors import UserError
 from movierep.losses.modist import CROSS_POSITIVES, modist_loss
 from movierep.losses.queue import FeatureQueue
-from movierep.models import MODELS
 from movierep.models.heads import ProjectionHead
 from movierep.pretrain.cvrl import feature_dim, pair_stats
-from movierep.video.camera_motion import remove_camera_motion
 
 
 @dataclass(frozen=True)
@@ -74,8 +68,8 @@ class MoDistConfig:
             does not say with what).
         cross_positive: the cross-modal terms' positive key, the same clip's (``"same"``)
             or the other view's (``"other"``); see :mod:`movierep.losses.modist`.
-        camera_compensation: remove each frame pair's affine camera motion from the flow
-            before the motion pathway (:mod:`movierep.video.camera_motion`).
+        camera_compensation: the motion pathway removes each frame pair's affine camera
+            motion from its flow (:class:`movierep.models.motion.MotionNet`).
     """
 
     temperature: float = 0.1
@@ -109,7 +103,6 @@ class MoDist(nn.Module):
         flow_weight: weight of the cross-modal terms.
         flow_flow: add the flow-flow term.
         cross_positive: ``"same"`` or ``"other"`` (the cross-modal positive key).
-        camera_compensation: remove the camera's affine motion from the flow.
         gather_distributed: negatives and enqueued keys from every DDP rank.
     """
 
@@ -127,7 +120,6 @@ class MoDist(nn.Module):
         flow_weight: float = 1.0,
         flow_flow: bool = False,
         cross_positive: str = "same",
-        camera_compensation: bool = True,
         gather_distributed: bool = True,
     ) -> None:
         super().__init__()
@@ -159,7 +151,6 @@ class MoDist(nn.Module):
         self.flow_weight = flow_weight
         self.flow_flow = flow_flow
         self.cross_positive = cross_positive
-        self.camera_compensation = camera_compensation
         self.gather_distributed = gather_distributed
 
     def _key_encoders(self) -> tuple[nn.Module, ...]:
@@ -180,8 +171,8 @@ class MoDist(nn.Module):
 
         Args:
             batch: ``view1``, ``view2`` (B, 3, T, H, W) and ``flow1``, ``flow2``
-                (B, 2, T−1, H_f, W_f), the raw flow of the same two clips (camera motion
-                is removed here when ``camera_compensation``).
+                (B, 2, T−1, H_f, W_f), the raw flow of the same two clips (the motion
+                pathway removes camera motion when built with ``camera_compensation``).
 
         Returns:
             ``loss`` and its terms (``vv``, ``vm``, ``mv``[, ``mm``]), ``pos_sim`` /
@@ -190,8 +181,6 @@ class MoDist(nn.Module):
         B = batch["view1"].shape[0]
         views = torch.cat([batch["view1"], batch["view2"]])  # (2B, ...): view 1 then 2
         flows = torch.cat([batch["flow1"], batch["flow2"]])
-        if self.camera_compensation:
-            flows = remove_camera_motion(flows)
         q_v = F.normalize(self.visual_projector(self.backbone(views)), dim=-1)
         q_m = F.normalize(self.motion_projector(self.motion(flows)), dim=-1)
         with torch.no_grad():
@@ -215,51 +204,3 @@ class MoDist(nn.Module):
         self.motion_queue.enqueue(k_m, gather_distributed=self.gather_distributed)
         stats = pair_stats(q_v[:B].detach(), q_v[B:].detach())
         return {**terms, **stats, "queue_filled": self.visual_queue.filled.float()}
-
-
-@dataclass(frozen=True)
-class MotionPathway:
-    """A trained motion pathway and how its flow was made.
-
-    Attributes:
-        net: the motion pathway (query encoder), flow (B, 2, T, H, W) -> (B, D), eval mode.
-        flow_method: the optical flow it was trained on.
-        camera_compensation: whether camera motion was removed from that flow.
-        crop_size: side of the square flow crops it saw (``data.crop_size``).
-        num_frames, frame_stride: the clip shape (T frames give T − 1 flow fields).
-    """
-
-    net: nn.Module
-    flow_method: str
-    camera_compensation: bool
-    crop_size: int
-    num_frames: int
-    frame_stride: int
-
-
-def load_motion_pathway(ckpt: str | Path) -> MotionPathway:
-    """The motion pathway of a MoDist checkpoint (kept in its ``objective.safetensors``).
-
-    Only the visual backbone is exported as the checkpoint's model; the motion pathway is
-    read back from the saved objective, for probing what it learned.
-
-    Raises:
-        UserError: the checkpoint is not a MoDist run or has no saved objective.
-    """
-    run_config = read_config(ckpt).get("run_config", {})
-    if run_config.get("method") != "modist" or not (Path(ckpt) / OBJECTIVE).is_file():
-        raise UserError(f"{ckpt}: not a MoDist checkpoint with its objective saved")
-    m = config.from_dict(MoDistConfig, run_config.get("modist", {}))
-    d = run_config.get("data", {})
-    net = MODELS[m.motion_arch]()
-    state = load_file(str(Path(ckpt) / OBJECTIVE))
-    prefix = "motion."
-    net.load_state_dict({k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)})
-    return MotionPathway(
-        net=net.eval(),
-        flow_method=m.flow_method,
-        camera_compensation=m.camera_compensation,
-        crop_size=int(d.get("crop_size", 224)),
-        num_frames=int(d.get("num_frames", 16)),
-        frame_stride=int(d.get("frame_stride", 4)),
-    )

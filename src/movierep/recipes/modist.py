@@ -98,7 +98,7 @@ def build(
         )
     objective = MoDist(
         backbone,
-        MODELS[m.motion_arch](),
+        MODELS[m.motion_arch](camera_compensation=m.camera_compensation),
         temperature=m.temperature,
         proj_hidden_dim=m.proj_hidden_dim,
         proj_dim=m.proj_dim,
@@ -108,7 +108,6 @@ def build(
         flow_weight=m.flow_weight,
         flow_flow=m.flow_flow,
         cross_positive=m.cross_positive,
-        camera_compensation=m.camera_compensation,
     )
     dataset = ClipPairDataset(
         source.spans,

@@ -21,9 +21,10 @@ is fitted to every pixel's flow by least squares, refitted on the ``inlier_fract
 the pixels it explains best (the moving actors are the outliers, as in RANSAC, but
 without sampling), and subtracted: ``flow − (û, v̂)``. A static camera leaves flow
 unchanged up to the fit's noise; a pure pan or zoom goes to zero; the actors' motion
-relative to the background stays. It runs batched on the training device
-(:meth:`movierep.pretrain.modist.MoDist.forward`) and at feature extraction, so the flow
-caches keep raw flow.
+relative to the background stays. The motion pathway applies it to its input
+(:class:`movierep.models.motion.MotionNet` with ``camera_compensation``), batched on the
+training device, in training and at feature extraction alike, so the flow caches keep
+raw flow.
 """
 
 from __future__ import annotations

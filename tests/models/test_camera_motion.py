@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from movierep.video.camera_motion import camera_motion, remove_camera_motion
+from movierep.models.camera_motion import camera_motion, remove_camera_motion
 
 
 def affine_field(h: int, w: int, a: tuple[float, ...], b: tuple[float, ...]) -> torch.Tensor:
@@ -42,3 +42,15 @@ def test_bad_shapes_and_fractions_are_refused() -> None:
         camera_motion(torch.zeros(3, 4, 4))
     with pytest.raises(ValueError, match="inlier_fraction"):
         camera_motion(torch.zeros(2, 4, 4), inlier_fraction=0.0)
+
+
+def test_the_motion_pathway_reads_camera_compensated_flow() -> None:
+    from movierep.models.motion import motion_net_tiny
+
+    torch.manual_seed(0)
+    net = motion_net_tiny(camera_compensation=True).eval()
+    flow = torch.randn(2, 2, 3, 16, 16)
+    panned = flow + torch.tensor([3.0, -2.0]).view(1, 2, 1, 1, 1)
+    with torch.no_grad():
+        assert torch.allclose(net(flow), net(panned), atol=1e-4)  # a pan changes nothing
+    assert net.model_kwargs["camera_compensation"] is True
