@@ -215,9 +215,12 @@ def pair_content_agreement(p_scene: Any, corpus: Path, shots: Path) -> dict[str,
         cast = frozenset(looks[(r["movie_id"], ch)] for ch in r["characters"])
         scenes.setdefault(r["movie_id"], []).append((r["start_time"], r["place"], cast))
 
+    for rows_of_movie in scenes.values():
+        rows_of_movie.sort(key=lambda x: x[0])
+
     def scene(movie: str, a: int, b: int) -> tuple[float, str, frozenset[str]]:
         t = float(np.mean([middle[(movie, s)] for s in range(a, b)]))
-        ordered_scenes = sorted(scenes[movie], key=lambda x: x[0])
+        ordered_scenes = scenes[movie]
         before = [x for x in ordered_scenes if x[0] <= t]
         return before[-1] if before else ordered_scenes[0]
 

@@ -66,7 +66,11 @@ def _balanced(
 def fixed_references(
     corpus: Path, feats: dict[str, torch.Tensor], source: str, seed: int
 ) -> dict[str, float]:
-    """Held-out accuracy of a logistic regression on E_fixed similarities (no training)."""
+    """Held-out accuracy of a logistic regression on E_fixed similarities (no training).
+
+    It depends on the source and the negatives' seed only, not on a variant: computed once
+    per (source, seed) by :func:`main`.
+    """
     c = Corpus(corpus)
     train = [m for m in c.split_ids("train") if m in feats]
     held = [m for m in c.split_ids("val") + c.split_ids("test") if m in feats]
@@ -81,7 +85,7 @@ def fixed_references(
 
 
 def run_unit(
-    source: str, variant: str, sets: list[str], seed: int, args: Any, feats: Any
+    source: str, variant: str, sets: list[str], seed: int, args: Any, fixed: dict[str, float]
 ) -> dict[str, Any]:
     """Train one network and score it; cached in ``WORK/<source>_<variant>_s<seed>``."""
     out = Path(args.work) / f"{source}_{variant}_s{seed}"
@@ -110,7 +114,7 @@ def run_unit(
         "seed": seed,
         "heldout_acc": result.metrics["heldout_acc"],
         "train_acc_last": float(np.mean([r["acc"] for r in last if "acc" in r])),
-        "fixed": fixed_references(Path(args.corpus), feats, source, seed),
+        "fixed": fixed,
         "seconds": round(time.monotonic() - tic, 1),
     }
     done.write_text(json.dumps(report, indent=1) + "\n")
@@ -134,12 +138,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         name, _, sets = v.partition("=")
         variants[name] = [s for s in sets.split(",") if s]
     feats = movie_features(tables.read_table(args.shot_features))
-    units = [
-        run_unit(source, name, sets, seed, args, feats)
-        for source in args.sources
-        for name, sets in variants.items()
-        for seed in args.seeds
-    ]
+    units = []
+    for source in args.sources:
+        for seed in args.seeds:
+            fixed = fixed_references(Path(args.corpus), feats, source, seed)
+            units += [run_unit(source, n, sets, seed, args, fixed) for n, sets in variants.items()]
     summary: dict[str, Any] = {}
     for source in args.sources:
         for name in variants:

@@ -1,10 +1,31 @@
-"""Shared fixtures: the tiny synthetic corpus, built once per test session."""
+"""Shared fixtures: the tiny synthetic corpus, built once per test session; benchmark scripts."""
 
 from __future__ import annotations
 
+import importlib.util
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
+from types import ModuleType
 
 import pytest
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+@contextmanager
+def _benchmark_module(name: str) -> Iterator[ModuleType]:
+    """``benchmarks/<name>.py`` as a module, registered while loaded (dataclasses need it)."""
+    spec = importlib.util.spec_from_file_location(name, BENCHMARKS / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    try:
+        spec.loader.exec_module(module)
+        yield module
+    finally:
+        del sys.modules[spec.name]
 
 
 @pytest.fixture(scope="session")
@@ -30,3 +51,9 @@ def frame_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         os.environ.pop(CACHE_ENV, None)
     else:
         os.environ[CACHE_ENV] = previous
+
+
+@pytest.fixture(scope="session")
+def benchmark_module() -> Callable[[str], AbstractContextManager[ModuleType]]:
+    """``benchmark_module(name)``: a context manager loading ``benchmarks/<name>.py``."""
+    return _benchmark_module

@@ -6,12 +6,10 @@ MovieNet label files, VidSitu JSON), without the script's helpers or the package
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
-import sys
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -19,7 +17,6 @@ from typing import Any
 import pyarrow.parquet as pq
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "corpus_headroom.py"
 LVU = ("relationship", "way_speaking", "scene", "director", "writer", "year", "genre")
 TASKS = {
     "event_verb",
@@ -31,17 +28,10 @@ TASKS = {
 
 
 @pytest.fixture(scope="module")
-def script() -> Iterator[ModuleType]:
-    """The benchmark script as a module (registered while loaded: its dataclass needs it)."""
-    spec = importlib.util.spec_from_file_location("corpus_headroom", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    try:
-        spec.loader.exec_module(module)
+def script(benchmark_module: Callable[[str], Any]) -> Iterator[ModuleType]:
+    """The benchmark script as a module."""
+    with benchmark_module("corpus_headroom") as module:
         yield module
-    finally:
-        del sys.modules[spec.name]
 
 
 def _majority(labels: list[Any]) -> Any:

@@ -2,32 +2,23 @@
 
 from __future__ import annotations
 
-import importlib.util
 import itertools
-import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
 
 from movierep.data.corpus import Corpus
 
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "scene_content_sharing.py"
-
 
 @pytest.fixture(scope="module")
-def script() -> Iterator[ModuleType]:
-    spec = importlib.util.spec_from_file_location("scene_content_sharing", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    try:
-        spec.loader.exec_module(module)
+def script(benchmark_module: Callable[[str], Any]) -> Iterator[ModuleType]:
+    """The benchmark script as a module."""
+    with benchmark_module("scene_content_sharing") as module:
         yield module
-    finally:
-        del sys.modules[spec.name]
 
 
 def test_rates_of_every_source_on_the_tiny_corpus(script: ModuleType, tiny_corpus: Path) -> None:

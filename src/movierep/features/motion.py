@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from safetensors.torch import load_file
 from torch import nn
 
+from movierep import dist
 from movierep.checkpoint import OBJECTIVE, read_config
 from movierep.errors import UserError
 from movierep.features.extract import ClipSpec, extract_event_features
@@ -109,7 +110,7 @@ def extract_motion_features(
     *,
     source: str | Path = "events",
     batch_size: int = 16,
-    device: str = "cpu",
+    device: str = "auto",
     frame_cache: str = "auto",
     show_progress: bool = True,
 ) -> JobReport:
@@ -121,7 +122,7 @@ def extract_motion_features(
         out: the features Parquet file.
         source: name of the events' origin, for error messages.
         batch_size: clips per forward pass.
-        device: where the pathway runs.
+        device: ``auto``, ``cpu``, ``cuda`` or ``cuda:N`` (as for backbone extraction).
         frame_cache: ``auto``, ``decode`` or a cache folder (as for backbone extraction).
         show_progress: show a progress bar.
 
@@ -137,7 +138,7 @@ def extract_motion_features(
         out,
         spec,
         batch_size=batch_size,
-        device=device,
+        device=dist.device(device),
         source=source,
         show_progress=show_progress,
         frame_cache=frame_cache_from(frame_cache),
