@@ -38,7 +38,6 @@ Writes JSON (date, machine block, one entry per task) and prints a markdown tabl
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import sys
@@ -62,6 +61,7 @@ from sklearn.model_selection import GroupKFold, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from movierep import files
 from movierep.data.benchmarks.lvu import (
     CLASSIFICATION_TASKS,
     LVU_TASKS,
@@ -656,7 +656,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     args = parser.parse_args(argv)
     report = headroom(args.corpus)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    files.write_json(args.out, report, indent=2)
     print(markdown_table(report))
     print(f"\n{report['seconds']:.1f} s; wrote {args.out}", file=sys.stderr)
     return report

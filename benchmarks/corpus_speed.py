@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import movierep.corpus.make as make
+from movierep import files
 from movierep.corpus.encode import write_video
 from movierep.corpus.presets import resolve_options
 
@@ -74,7 +75,7 @@ def main() -> None:
             results["demo_s"] = round(_corpus_seconds("demo", args.workers, tmp), 2)
             results["demo_workers"] = args.workers
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    files.write_json(RESULTS, results, indent=2)
     print(json.dumps(results, indent=2))
 
 

@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from movierep import tables
+from movierep import files, tables
 from movierep.checkpoint import read_config, save_checkpoint
 from movierep.cli import main
 from movierep.models import create_model
@@ -82,7 +82,7 @@ def main_cli() -> None:
     parser.add_argument("--out", type=Path, default=Path("cvrl_learning.json"))
     args = parser.parse_args()
     result = run(args)
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    files.write_json(args.out, result, indent=2)
     print(json.dumps(result, indent=2))
 
 

@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import platform
 import tempfile
 import time
@@ -46,6 +45,7 @@ import pyarrow as pa
 import torch
 import torch.nn.functional as F
 
+from movierep import files
 from movierep.data.benchmarks.vidsitu import VidSituClip, VidSituEvent
 from movierep.tables import embedding_array
 from movierep.tasks import lvu_ot, vidsitu_srl
@@ -291,7 +291,7 @@ def main(argv: list[str] | None = None) -> int:
         "seconds": time.perf_counter() - start,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    files.write_json(args.out, report, indent=2)
     print(f"wrote {args.out} in {report['seconds']:.0f} s")
     return 0
 

@@ -39,7 +39,7 @@ from typing import Any
 
 import torch
 
-from movierep import config, tables
+from movierep import config, files, tables
 from movierep.checkpoint import save_checkpoint
 from movierep.corpus import make_corpus
 from movierep.data.sequences import EventSequenceDataset
@@ -162,7 +162,7 @@ def run_unit(method: str, seed: int, corpus: Path, work: Path, args: Any) -> dic
     if method in SELF_SUPERVISED and args.txe_steps > 0:
         numbers.update(contextual_numbers(feats, corpus, out, seed, args.txe_steps, times))
     result = {"method": method, "seed": seed, "numbers": numbers, "seconds": times}
-    done.write_text(json.dumps(result, indent=1) + "\n")
+    files.write_json(done, result, indent=1)
     print(json.dumps(result))
     return result
 
@@ -218,7 +218,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "units": units,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=1, default=str) + "\n")
+    files.write_json(args.out, report, indent=1, default=str)
     for method, numbers in report["summary"].items():
         row = ", ".join(
             f"{k} {100 * v['mean']:.1f}±{100 * v['se']:.1f}" for k, v in numbers.items()

@@ -31,7 +31,6 @@ Run with one thread (the machine has 2 cores and was shared while measuring)::
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import tempfile
@@ -42,6 +41,7 @@ from typing import Any
 import faiss
 import numpy as np
 
+from movierep import files
 from movierep.store.index import default_params, make_index, set_search_params, train
 
 RESULTS = Path(__file__).parent / "results" / "index_search.json"
@@ -238,7 +238,7 @@ def summary(results: dict[str, Any]) -> list[str]:
 def save(results: dict[str, Any]) -> None:
     """Write the results so far (a long run that is cut off keeps what it measured)."""
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    files.write_json(RESULTS, results, indent=2)
 
 
 if __name__ == "__main__":

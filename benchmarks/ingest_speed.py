@@ -35,6 +35,7 @@ import av
 import numpy as np
 import torch
 
+from movierep import files
 from movierep.video.decode import open_video
 from movierep.video.scenedetect import working_size
 from movierep.video.shots import detect_shots
@@ -252,7 +253,7 @@ def main() -> None:
 def save(results: dict[str, object]) -> None:
     """Write the results so far (a long run that is cut off keeps what it measured)."""
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    files.write_json(RESULTS, results, indent=2)
 
 
 if __name__ == "__main__":

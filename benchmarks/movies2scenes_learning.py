@@ -38,7 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from movierep import tables
+from movierep import files, tables
 from movierep.data.corpus import Corpus
 from movierep.features.scenes import (
     concatenate_features,
@@ -194,7 +194,7 @@ def run_unit(
         **report,
         "seconds": times,
     }
-    done.write_text(json.dumps(report, indent=2))
+    files.write_json(done, report, indent=2)
     return report
 
 
@@ -390,7 +390,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "summary": summary,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2))
+    files.write_json(args.out, report, indent=2)
     for name, row in summary.items():
         keys = [f"P@{k}" for k in (1, 5, 10)] + [f"{lab}:P@1" for lab in LABELS[1:]]
         cells = "  ".join(f"{k} {row[k]['mean']:.1f}±{row[k]['se']:.1f}" for k in keys)

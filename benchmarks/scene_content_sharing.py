@@ -45,6 +45,7 @@ from typing import Any
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 
+from movierep import files
 from movierep.data.corpus import Corpus
 from movierep.similarity.movie_pairs import cowatch_pairs
 
@@ -189,7 +190,7 @@ def main() -> None:
         "rates": rates,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=1, sort_keys=True) + "\n")
+    files.write_json(args.out, report, indent=1, sort_keys=True)
     print(f"## {key}\n\n{table(rates)}\n\nwrote {args.out}")
 
 

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from movierep import tables
+from movierep import files, tables
 from movierep.checkpoint import read_config
 from movierep.data.corpus import Corpus
 from movierep.features.scenes import shot_times
@@ -117,7 +117,7 @@ def main() -> None:
         "results": results,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=1) + "\n")
+    files.write_json(args.out, report, indent=1)
     print(f"wrote {args.out}")
 
 

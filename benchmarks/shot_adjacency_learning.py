@@ -33,7 +33,7 @@ import torch
 import torch.nn.functional as F
 from sklearn.linear_model import LogisticRegression
 
-from movierep import tables
+from movierep import files, tables
 from movierep.data.corpus import Corpus
 from movierep.features.scenes import movie_features
 from movierep.recipes import moviesim
@@ -117,7 +117,7 @@ def run_unit(
         "fixed": fixed,
         "seconds": round(time.monotonic() - tic, 1),
     }
-    done.write_text(json.dumps(report, indent=1) + "\n")
+    files.write_json(done, report, indent=1)
     return report
 
 
@@ -168,7 +168,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "units": units,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=1) + "\n")
+    files.write_json(args.out, report, indent=1)
     print("| source / variant | held-out acc | train acc | E_fixed mean-cos | E_fixed max-cos |")
     print("|---|---:|---:|---:|---:|")
     for key, row in summary.items():

@@ -30,6 +30,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from movierep import files
 from movierep.data.augment import KINETICS_MEAN, KINETICS_STD
 from movierep.data.corpus import Corpus
 from movierep.models import create_model
@@ -186,7 +187,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "heldout_acc_se": float(held.std(ddof=1) / np.sqrt(len(held))) if len(held) > 1 else None,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=1) + "\n")
+    files.write_json(args.out, report, indent=1)
     print(json.dumps({k: report[k] for k in ("heldout_majority_acc", "runs")}, indent=1))
     return report
 

@@ -155,7 +155,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "max_abs_difference": max(abs(float(a) - float(b)) for a, b in pairs.values()),
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=1) + "\n")
+    files.write_json(args.out, report, indent=1)
     print(json.dumps(report, indent=1))
     return report
 

@@ -71,3 +71,16 @@ def test_every_writer_uses_the_helper() -> None:
         text = path.read_text()
         for pattern in ("os.replace(", "mkstemp(", "mkdtemp(", '.tmp"'):
             assert pattern not in text, f"{path.relative_to(src)} uses {pattern}"
+
+
+def test_write_json_writes_strict_json_with_null_for_missing_values(tmp_path: Path) -> None:
+    """JSON has no NaN: non-finite floats become null at any depth, counts stay beside them."""
+    import json
+    import math
+
+    obj = {"se": math.nan, "n": 1, "rows": [1.5, math.inf, {"x": -math.inf}], "t": (2.0, math.nan)}
+    path = files.write_json(tmp_path / "r.json", obj)
+    text = path.read_text()
+    assert "NaN" not in text and "Infinity" not in text
+    parsed = json.loads(text, parse_constant=lambda c: pytest.fail(f"non-strict token {c}"))
+    assert parsed == {"se": None, "n": 1, "rows": [1.5, None, {"x": None}], "t": [2.0, None]}

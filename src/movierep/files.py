@@ -14,6 +14,7 @@ malformed file is a one-line :class:`~movierep.errors.UserError`.
 from __future__ import annotations
 
 import json
+import math
 import os
 import secrets
 import shutil
@@ -61,9 +62,28 @@ def write_text(path: str | Path, text: str) -> Path:
     return path
 
 
+def json_safe(obj: Any) -> Any:
+    """``obj`` with every non-finite float (NaN, ±inf) replaced by None, recursively.
+
+    JSON has no NaN: strict parsers reject Python's ``NaN`` token, so a metric without a
+    value is written ``null`` (its count, e.g. of runs, stays beside it).
+    """
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [json_safe(v) for v in obj]
+    return obj
+
+
 def write_json(path: str | Path, obj: Any, *, indent: int | None = 2, **kwargs: Any) -> Path:
-    """Write ``obj`` as JSON (plus a final newline) to ``path`` atomically."""
-    return write_text(path, json.dumps(obj, indent=indent, **kwargs) + "\n")
+    """Write ``obj`` as strict JSON (plus a final newline) to ``path`` atomically.
+
+    Non-finite floats become ``null`` (:func:`json_safe`); ``allow_nan`` is always False.
+    """
+    kwargs["allow_nan"] = False
+    return write_text(path, json.dumps(json_safe(obj), indent=indent, **kwargs) + "\n")
 
 
 @contextmanager

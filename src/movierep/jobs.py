@@ -413,3 +413,25 @@ def run_and_merge(
         out_dir, stage, ids, id_column=id_column, schema=schema, failures_file=failures_file
     )
     return report, merged
+
+
+def run_into_table(
+    jobs: Sequence[Job],
+    work: Work,
+    out: str | Path,
+    shard: tuple[int, int] | None = None,
+    *,
+    schema: pa.Schema | None = None,
+    show_progress: bool = True,
+) -> JobReport:
+    """:func:`run_and_merge` into one feature table ``out`` (``<dir>/<stem>.parquet``).
+
+    Parts go to ``<dir>/parts/<stem>/``, failures to ``<dir>/<stem>.failures.parquet``:
+    the layout every ``movierep extract`` output shares.
+    """
+    out = Path(out)
+    report, _ = run_and_merge(
+        jobs, work, out.parent, out.stem, shard, schema=schema,
+        failures_file=f"{out.stem}.failures.parquet", show_progress=show_progress,
+    )  # fmt: skip
+    return report

@@ -18,6 +18,7 @@ COMMANDS = [
     ["extract", "events"],
     ["extract", "shots"],
     ["extract", "scenes"],
+    ["extract", "clips"],
     ["extract", "instances"],
     ["train", "image-encoder"],
     ["train", "moviesim"],

@@ -191,3 +191,34 @@ def test_another_embedding_column_is_read_with_a_hash(
     assert main(argv) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "events.parquet" in err[0] and "nope" in err[0]
+
+
+@pytest.mark.parametrize(
+    ("protocol", "runner"),
+    [("lvu", "run_lvu"), ("movienet-places", "run_place_tagging"), ("movienet-sbd", "run_sbd")],
+)
+def test_profile_picks_the_supplements_head(
+    protocol: str, runner: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--profile paper`` hands the protocol the supplement's head; the default is cpu."""
+    from movierep.cli import evaluate_features
+    from movierep.tasks.lvu import PROFILES
+    from movierep.tasks.movienet import PLACE_PROFILES, SBD_PROFILES
+
+    seen: list[object] = []
+
+    def fake(*args: object, **kw: object) -> dict[str, object]:
+        seen.append(kw.get("cfg", args[2] if len(args) > 2 else None))
+        if runner == "run_lvu":
+            return {"scene": {"metric": "top1", "summary": {"top1": (0.5, 0.1)}}}
+        return {"summary": {"mAP": (0.5, 0.1)}}
+
+    monkeypatch.setattr(evaluate_features, runner, fake)
+    table = tmp_path / "f.parquet"
+    table.write_bytes(b"")  # only its existence is checked before the (faked) protocol
+    monkeypatch.setattr(evaluate_features, "read_features", lambda spec: None)
+    for profile in ("paper", None):
+        argv = ["eval", protocol, "--data", str(tmp_path), "--features", str(table)]
+        assert main(argv + (["--profile", profile] if profile else [])) == 0
+    expected = {"lvu": PROFILES, "movienet-places": PLACE_PROFILES, "movienet-sbd": SBD_PROFILES}
+    assert seen == [expected[protocol]["paper"], expected[protocol]["cpu"]]

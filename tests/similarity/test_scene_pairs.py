@@ -1,16 +1,21 @@
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 import torch
 import torch.nn.functional as F
 
 from movierep.checkpoint import save_checkpoint
+from movierep.errors import UserError
+from movierep.features.scenes import movie_features
+from movierep.features.shot_store import ShotFeatureStore
 from movierep.models.shot_adjacency import ShotAdjacencyNet
 from movierep.similarity.scene_pairs import (
+    EMBEDDED_MOVIES,
     P_SCENE,
     greedy_non_overlapping,
-    movie_features,
+    iter_scene_pairs,
     scene_adjacency,
     select_pairs,
     select_scene_pairs,
@@ -168,3 +173,60 @@ def test_movie_features_orders_shots() -> None:
     )
     feats = movie_features(table)
     assert feats["m"].tolist() == [[0.0, 1.0, 0.0], [1.0, 0.0, 0.0]]
+
+
+def test_select_pairs_reads_an_unsorted_multi_group_table_per_movie(tmp_path: Path) -> None:
+    net = small_net()
+    g = torch.Generator().manual_seed(3)
+    lengths = {"a": 20, "b": 14, "c": 9, "d": 11}
+    feats = {m: torch.randn(n, 8, generator=g) for m, n in lengths.items()}
+    save_checkpoint(tmp_path / "sim" / "last", net, "shot_adjacency", NET_KWARGS)
+    similar = [("a", "b"), ("b", "c"), ("a", "c"), ("d", "a"), ("b", "a")]
+    write_table(tmp_path / "sim" / "pairs.parquet", pa.table(dict(zip(
+        ("movie_a", "movie_b"), zip(*similar, strict=True), strict=True
+    ))))  # fmt: skip
+    rows = [(m, i) for m, n in lengths.items() for i in range(n)]
+    order = torch.randperm(len(rows), generator=g).tolist()  # rows in no order at all
+    x = torch.stack([feats[rows[k][0]][rows[k][1]] for k in order])
+    shot_table = pa.table({
+        "movie_id": [rows[k][0] for k in order],
+        "shot_index": [rows[k][1] for k in order],
+        "feature": embedding_array(x.numpy()),
+    })  # fmt: skip
+    pq.write_table(shot_table, tmp_path / "shots.parquet", row_group_size=7)
+    out = tmp_path / "p_scene.parquet"
+    summary = select_pairs(tmp_path / "sim", tmp_path / "shots.parquet", out, window=4)
+    expected = select_scene_pairs(net, movie_features(shot_table), similar, window=4)
+    assert read_table(out).equals(expected)
+    assert summary.movie_pairs == 4
+
+
+def test_selection_keeps_a_bounded_number_of_embedded_movies(tmp_path: Path) -> None:
+    net = small_net()
+    g = torch.Generator().manual_seed(4)
+    movies = [f"m{i:02d}" for i in range(2 * EMBEDDED_MOVIES + 3)]
+    feats = {m: torch.randn(6 + i, 8, generator=g) for i, m in enumerate(movies)}
+    similar = [(a, b) for i, a in enumerate(movies) for b in movies[i + 1 : i + 4]]
+    similar += [(movies[-1], movies[0])]  # the first movie again, long after it was dropped
+    shot_table = pa.table({
+        "movie_id": [m for m, f in feats.items() for _ in range(len(f))],
+        "shot_index": [i for f in feats.values() for i in range(len(f))],
+        "feature": embedding_array(torch.cat(list(feats.values())).numpy()),
+    })  # fmt: skip
+    write_table(tmp_path / "shots.parquet", shot_table)
+    store = ShotFeatureStore(tmp_path / "shots.parquet", cache_size=2)
+    through_store = list(iter_scene_pairs(net, store, similar, window=4))
+    in_memory = list(iter_scene_pairs(net, feats, similar, window=4))
+    assert len(through_store) == len(set(map(frozenset, similar)))
+    assert all(a.equals(b) for a, b in zip(through_store, in_memory, strict=True))
+    assert len(store._cache) <= 2
+
+
+def test_select_pairs_rejects_features_of_another_size(tmp_path: Path) -> None:
+    save_checkpoint(tmp_path / "sim" / "last", small_net(), "shot_adjacency", NET_KWARGS)
+    write_table(tmp_path / "sim" / "pairs.parquet", pa.table({"movie_a": ["a"], "movie_b": ["b"]}))
+    shot_table = pa.table({"movie_id": ["a", "b"], "shot_index": [0, 0],
+                           "feature": embedding_array(torch.zeros(2, 5).numpy())})  # fmt: skip
+    write_table(tmp_path / "shots.parquet", shot_table)
+    with pytest.raises(UserError, match="features of size 5, the network takes 8"):
+        select_pairs(tmp_path / "sim", tmp_path / "shots.parquet", tmp_path / "p.parquet")

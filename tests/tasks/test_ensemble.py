@@ -113,15 +113,23 @@ def _reference_run(
 
     Minibatches from ``torch.Generator().manual_seed(seed)``, dropout keep masks
     ``u >= p`` (scaled by 1/(1 − p)) from ``numpy.random.default_rng(seed)``, one row of
-    ΣH uniforms per example, hidden layers in order; torch's (unfused) AdamW.
+    ΣH uniforms per example, hidden layers in order; torch's (unfused) AdamW, or plain SGD;
+    ``epochs · ⌈N / batch⌉`` steps when the config counts epochs.
     """
     xt = torch.as_tensor(x)
     head.mean.copy_(xt.mean(0))
     head.std.copy_(xt.std(0))
     g, rng = torch.Generator().manual_seed(seed), np.random.default_rng(seed)
-    opt = torch.optim.AdamW(head.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    opt: torch.optim.Optimizer
+    if cfg.optimizer == "sgd":
+        opt = torch.optim.SGD(
+            head.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay
+        )
+    else:
+        opt = torch.optim.AdamW(head.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     linears = [m for m in head.mlp if isinstance(m, nn.Linear)]
-    for _ in range(cfg.steps):
+    steps = cfg.steps if cfg.epochs is None else cfg.epochs * -(-len(xt) // cfg.batch_size)
+    for _ in range(steps):
         idx = torch.randint(len(xt), (cfg.batch_size,), generator=g)
         u = rng.random((cfg.batch_size, sum(cfg.hidden)), dtype=np.float32)
         keep = torch.from_numpy(u >= cfg.dropout).float() / (1 - cfg.dropout)
@@ -139,20 +147,35 @@ def _reference_run(
     return head.eval()
 
 
-def test_members_follow_an_independent_per_seed_loop() -> None:
+#: The supplement's kind of head: SGD with momentum and L2, counted in epochs (2 · ⌈60/10⌉).
+SGD_CFG = ClassifierConfig(
+    hidden=(16, 12), dropout=0.3, batch_size=10, lr=0.05, weight_decay=1e-3, optimizer="sgd",
+    momentum=0.9, epochs=2,
+)  # fmt: skip
+
+
+@pytest.mark.parametrize("cfg", [CFG, SGD_CFG], ids=["adamw-steps", "sgd-epochs"])
+def test_members_follow_an_independent_per_seed_loop(cfg: ClassifierConfig) -> None:
     x, y, multi = _data(seed=3)
     yt = torch.as_tensor(y)
-    ens = fit_classifier_ensemble(x, y, 3, CFG, SEEDS)
-    ml = fit_multilabel_ensemble(x, multi, CFG, SEEDS)
+    ens = fit_classifier_ensemble(x, y, 3, cfg, SEEDS)
+    ml = fit_multilabel_ensemble(x, multi, cfg, SEEDS)
     for r, s in enumerate(SEEDS):
         torch.manual_seed(s)
-        ref = _reference_run(x, yt, FeatureClassifier(7, 3, CFG.hidden), F.cross_entropy, s, CFG)
+        ref = _reference_run(x, yt, FeatureClassifier(7, 3, cfg.hidden), F.cross_entropy, s, cfg)
         _states_close(ens.member(r), ref, atol=2e-5)
         torch.manual_seed(s)
-        head = FeatureClassifier(7, 4, CFG.hidden)
+        head = FeatureClassifier(7, 4, cfg.hidden)
         bce = F.binary_cross_entropy_with_logits
-        ref = _reference_run(x, torch.as_tensor(multi, dtype=torch.float32), head, bce, s, CFG)
+        ref = _reference_run(x, torch.as_tensor(multi, dtype=torch.float32), head, bce, s, cfg)
         _states_close(ml.member(r), ref, atol=2e-5)
+
+
+def test_epochs_count_full_passes_of_the_training_rows() -> None:
+    assert SGD_CFG.num_steps(60) == 12 and SGD_CFG.num_steps(61) == 14
+    assert CFG.num_steps(10_000) == CFG.steps  # a step budget ignores N
+    with pytest.raises(ValueError, match="optimizer"):
+        ClassifierConfig(optimizer="adam")
 
 
 def test_training_moves_every_member_and_learns() -> None:

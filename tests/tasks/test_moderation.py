@@ -12,13 +12,20 @@ import pytest
 from sklearn.metrics import average_precision_score
 
 from movierep.errors import UserError
-from movierep.tables import embedding_array, write_table
+from movierep.tables import embedding_array, read_table, write_table
 from movierep.tasks.feature_classifier import ClassifierConfig
-from movierep.tasks.moderation import ModerationConfig, clip_features, run_moderation
+from movierep.tasks.moderation import (
+    HELD_OUT_SPLITS,
+    ModerationConfig,
+    clip_features,
+    own_clip_features,
+    run_moderation,
+)
 
 CLASSES = ["violence", "intimacy", "drug_use", "none"]
 CFG = ModerationConfig(
-    head=ClassifierConfig(hidden=(32, 32), dropout=0.0, steps=300, batch_size=32, lr=3e-3)
+    head=ClassifierConfig(hidden=(32, 32), dropout=0.0, steps=300, batch_size=32, lr=3e-3),
+    eval_splits=HELD_OUT_SPLITS,
 )
 DIM = 8
 CLIPS = 10  # per movie, 10 s each = 5 events of 2 s
@@ -116,3 +123,54 @@ def test_clip_feature_is_mean_of_overlapping_rows() -> None:
     )
     got = clip_features(table, ["a", "b"], np.array([1.0, 0.0]), np.array([4.0, 1.0]))
     np.testing.assert_allclose(got, [x[:2].mean(0), x[3]])  # [1,4) meets [0,2),[2,4) only
+
+
+def _clip_table(root: Path, rng: np.random.Generator) -> pa.Table:
+    """A clip features table of the corpus at ``root``: one row per clip, shuffled, + extras."""
+    clips = read_table(root / "moderation.parquet")
+    labels = clips.column("label").to_pylist()
+    centres = {c: v for c, v in zip(CLASSES, rng.normal(size=(4, DIM)) * 2, strict=True)}
+    x = np.array([centres[lab] + 0.5 * rng.normal(size=DIM) for lab in labels])
+    order = rng.permutation(len(labels))
+    ids = clips.column("clip_id").to_pylist()
+    return pa.table(
+        {
+            "clip_id": [ids[i] for i in order] + ["elsewhere_0000"],
+            "feature": embedding_array(np.concatenate([x[order], rng.normal(size=(1, DIM))])),
+        }
+    )
+
+
+def test_a_clip_table_gives_each_clip_its_own_row(tmp_path: Path) -> None:
+    _corpus(tmp_path / "c", np.random.default_rng(3), shuffled=False)
+    table = _clip_table(tmp_path / "c", np.random.default_rng(4))
+    x = np.arange(6, dtype=np.float32).reshape(3, 2)
+    small = pa.table({"clip_id": ["b", "a", "c"], "feature": embedding_array(x)})
+    np.testing.assert_array_equal(own_clip_features(small, ["a", "c", "a"]), x[[1, 2, 1]])
+    out = run_moderation(tmp_path / "c", table, runs=1, cfg=CFG)  # no times: read by clip_id
+    assert out["n_eval"] == 40 and out["runs"][0]["mean"] >= 0.9
+
+
+def test_a_clip_missing_from_a_clip_table_is_named(tmp_path: Path) -> None:
+    _corpus(tmp_path / "c", np.random.default_rng(5), shuffled=False)
+    table = _clip_table(tmp_path / "c", np.random.default_rng(6))
+    gap = table.filter(pc.not_equal(table.column("clip_id"), "m10_0003"))
+    path = write_table(tmp_path / "clips.parquet", gap)
+    with pytest.raises(UserError, match=r"clips\.parquet.*'m10_0003'"):
+        run_moderation(tmp_path / "c", path, runs=1, cfg=CFG)
+    twice = pa.concat_tables([table, table.slice(0, 1)])
+    with pytest.raises(UserError, match="two rows"):
+        run_moderation(tmp_path / "c", twice, runs=1, cfg=CFG)
+
+
+def test_the_default_scores_the_test_clips_only(tmp_path: Path) -> None:
+    assert ModerationConfig().eval_splits == ("test",)
+    table = _corpus(tmp_path / "c", np.random.default_rng(7), shuffled=False)
+    cfg = ModerationConfig(head=CFG.head)
+    out = run_moderation(tmp_path / "c", table, runs=1, cfg=cfg)
+    assert out["eval_splits"] == ["test"] and out["n_train"] == 80 and out["n_eval"] == 20
+    assert {p["clip_id"][:3] for p in out["predictions"]} == {"m10", "m11"}  # the test movies
+    with pytest.raises(UserError, match="not train"):
+        run_moderation(
+            tmp_path / "c", table, runs=1, cfg=ModerationConfig(eval_splits=("val", "train"))
+        )

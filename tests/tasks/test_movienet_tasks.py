@@ -20,6 +20,7 @@ from movierep.tasks.movienet import (
     fit_multilabel,
     multi_hot,
     multilabel_scores,
+    place_segments,
     place_vocabulary,
     run_place_tagging,
     run_sbd,
@@ -224,3 +225,57 @@ def test_several_split_keys_are_scored_together() -> None:
     assert split_movies(split, ("val", "test")) == ["tt2", "tt3", "tt4"]
     with pytest.raises(UserError, match="no split named 'dev'"):
         split_movies(split, ["dev"])
+
+
+def test_place_tagging_reads_segment_embeddings_of_place_segments(tmp_path: Path) -> None:
+    """A scene encoder's segment table: one row per tagged segment, looked up by its range."""
+    feats = _movienet(tmp_path)
+    segments = place_segments(tmp_path)
+    shots = ShotFeatures(feats)
+    anno = json.loads((tmp_path / "annotation" / "tt0000000.json").read_text())["scene"]
+    first = segments.slice(0, 1).to_pylist()[0]
+    assert first == {"movie_id": "tt0000000", "start_shot": 0, "end_shot": anno[0]["shot"][1] + 1}
+    assert len(segments) == sum(len(json.loads(p.read_text())["scene"]) - 1
+                                for p in (tmp_path / "annotation").iterdir())  # fmt: skip
+    # the segments' mean shot features as "scene embeddings": the same items, the same mAP
+    means = [
+        shots.get(r["movie_id"], np.arange(r["start_shot"], r["end_shot"])).mean(0)
+        for r in segments.to_pylist()
+    ]
+    table = segments.append_column("feature", tables.embedding_array(np.stack(means)))
+    by_segment = run_place_tagging(tmp_path, table, CFG, runs=1, seed=0)
+    by_shots = run_place_tagging(tmp_path, feats, CFG, runs=1, seed=0)
+    assert by_segment["num_test"] == by_shots["num_test"] > 0
+    assert by_segment["summary"]["mAP"][0] == pytest.approx(by_shots["summary"]["mAP"][0])
+    # a segment embedding is used as it is, not re-pooled: constant rows learn nothing
+    flat = segments.append_column("feature", tables.embedding_array(np.ones((len(segments), 4))))
+    tags = run_place_tagging(tmp_path, flat, CFG, runs=1, seed=0)
+    assert tags["summary"]["mAP"][0] < by_shots["summary"]["mAP"][0] - 0.3
+    with pytest.raises(UserError, match=r"scene features table: no scene embedding of movie "):
+        run_place_tagging(tmp_path, table.slice(1), CFG, runs=1)
+
+
+def test_paper_profiles_are_the_supplements_heads() -> None:
+    """M2S supplement §1.3 and Table 1, read into configs (SGD, epochs, batch, dropout)."""
+    from movierep.tasks.lvu import PAPER_HEADS, PROFILES
+    from movierep.tasks.movienet import PLACE_PROFILES, SBD_PROFILES
+
+    place, sbd = PLACE_PROFILES["paper"], SBD_PROFILES["paper"]
+    assert (place.optimizer, place.lr, place.dropout, place.epochs, place.batch_size) == (
+        "sgd", 5.0, 0.25, 200, 512)  # fmt: skip
+    assert (sbd.optimizer, sbd.lr, sbd.dropout, sbd.epochs, sbd.batch_size) == (
+        "sgd", 0.03, 0.8, 800, 4096)  # fmt: skip
+    assert place.hidden == sbd.hidden == (512, 512)
+    table1 = {  # task: (lr, batch, epochs, dropout)
+        "scene": (0.1, 64, 400, 0.25), "director": (0.1, 16, 400, 0.875),
+        "relationship": (0.5, 16, 400, 0.25), "way_speaking": (0.01, 32, 400, 0.75),
+        "writer": (0.1, 16, 400, 0.75), "year": (0.1, 64, 400, 0.75),
+        "genre": (0.01, 128, 400, 0.25), "view_count": (0.01, 16, 500, 0.75),
+        "like_ratio": (0.1, 16, 500, 0.5),
+    }  # fmt: skip
+    got = {t: (h.lr, h.batch_size, h.epochs, h.dropout) for t, h in PAPER_HEADS.items()}
+    assert got == table1
+    paper, cpu = PROFILES["paper"], PROFILES["cpu"]
+    assert paper.head_for("genre") is PAPER_HEADS["genre"]
+    assert cpu.head_for("genre") == cpu.head and cpu.head.optimizer == "adamw"
+    assert PAPER_HEADS["director"].num_steps(160) == 400 * 10

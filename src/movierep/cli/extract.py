@@ -3,7 +3,8 @@
 ``extract events`` writes one backbone feature per 2 s event (Hierarchical-SSL §3.1:
 the clip features ``v_t`` that the contextualizer and the downstream heads read).
 ``extract shots`` runs E_fixed over every shot's keyframe and ``extract scenes`` the scene
-encoder over shot ranges (Movies2Scenes §3.1, §3.3). ``extract instances`` pools a backbone's
+encoder over shot ranges (Movies2Scenes §3.1, §3.3). ``extract clips`` embeds every
+moderation clip from its own 9 frames (supplement §1.4). ``extract instances`` pools a backbone's
 features in the tracked boxes of an LVU ``instance_meta`` file: the Object Transformer's tokens.
 """
 
@@ -18,6 +19,7 @@ import pyarrow as pa
 
 from movierep import dist, tables
 from movierep.errors import UserError
+from movierep.features.clip_frames import MODES, NUM_FRAMES, extract_clip_features
 from movierep.features.extract import (
     clip_spec_from_checkpoint,
     events_from_corpus,
@@ -135,9 +137,56 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     scenes.add_argument("--encoder", type=Path, nargs="+", required=True, help="scene encoder(s)")
     scenes.add_argument("--ranges", type=Path, default=None, help="shot or time ranges table")
-    scenes.add_argument("--window", type=int, default=9, help="shots per default window (9)")
+    scenes.add_argument(
+        "--window",
+        type=int,
+        default=9,
+        help="shots per scene (9): the default windows' length, and the most shots a ranges "
+        "row is embedded with (longer rows are subsampled evenly)",
+    )
     _add_shot_args(scenes, batch_size=16)
     scenes.set_defaults(func=run_scenes)
+
+    clips = kinds.add_parser(
+        "clips",
+        help="moderation clips from their own frames: E_scene (one scene) or E_fixed (mean)",
+        description=(
+            "Embed every clip of a corpus' moderation.parquet from --frames frames evenly "
+            "spaced inside it (Movies2Scenes supplement 1.4: the same 9 frames for every "
+            "encoder): --mode scene takes them as one scene input (the scene encoder), "
+            "--mode frames embeds each frame and averages (E_fixed, CLIP's role). Writes "
+            "clip_id, movie_id, start_time, end_time, feature, which eval moderation reads "
+            "by clip_id. One job per movie: resumable and shardable like extract events."
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=(
+            "examples:\n"
+            "  movierep extract clips --encoder runs/scenes/last --corpus corpus "
+            "--out runs/clips_scene.parquet\n"
+            "  movierep extract clips --encoder runs/vit/last --corpus corpus --mode frames "
+            "--out runs/clips_fixed.parquet\n"
+            "  movierep eval moderation --data corpus --compare "
+            "E_fixed=runs/clips_fixed.parquet E_scene=runs/clips_scene.parquet"
+        ),
+    )
+    clips.add_argument("--encoder", type=Path, required=True, help="CLIP file or ViT checkpoint")
+    clips.add_argument(
+        "--corpus", type=Path, required=True, help="corpus folder (moderation.parquet, videos)"
+    )
+    clips.add_argument("--out", type=Path, required=True, help="features Parquet file")
+    clips.add_argument(
+        "--mode",
+        choices=MODES,
+        default="scene",
+        help="scene: the frames as one scene input; frames: each frame, then the mean",
+    )
+    clips.add_argument(
+        "--frames", type=int, default=NUM_FRAMES, help=f"frames per clip ({NUM_FRAMES})"
+    )
+    clips.add_argument("--batch-size", type=int, default=16, help="clips per forward pass")
+    clips.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N")
+    clips.add_argument("--shard", default=None, metavar="I/N", help="run every N-th movie only")
+    clips.set_defaults(func=run_clips)
 
     instances = kinds.add_parser(
         "instances",
@@ -226,6 +275,7 @@ def run_scenes(args: argparse.Namespace) -> int:
                 out,
                 ranges=ranges,
                 window=args.window,
+                max_shots=args.window,
                 batch_size=args.batch_size,
                 device=args.device,
                 shard=parse_shard(args.shard) if args.shard else None,
@@ -236,6 +286,25 @@ def run_scenes(args: argparse.Namespace) -> int:
             tables.write_table(args.out, joined)
             print(f"wrote {joined.num_rows} concatenated scene embeddings to {args.out}")
         return status
+    finally:
+        dist.destroy()
+
+
+def run_clips(args: argparse.Namespace) -> int:
+    """Extract moderation clip features; see ``movierep extract clips --help``."""
+    dist.init_from_env()
+    try:
+        report = extract_clip_features(
+            args.encoder,
+            args.corpus,
+            args.out,
+            mode=args.mode,
+            num_frames=args.frames,
+            batch_size=args.batch_size,
+            device=args.device,
+            shard=parse_shard(args.shard) if args.shard else None,
+        )
+        return _finish(report, args.out, f"clip features ({args.mode}, {args.frames} frames)")
     finally:
         dist.destroy()
 

@@ -3,7 +3,8 @@
 Both commands take videos, folders, ``.txt`` lists, corpus folders or ``catalog.parquet``
 files, resume where an earlier run stopped, record every failed video in
 ``OUT/failures.parquet`` without stopping (exit status 1 when some failed, 2 when all
-did), and split the work with ``--shard i/n`` or over
+did; a damaged video keeps what decodes and is listed there with outcome ``partial``,
+up to ``--max-lost-fraction`` lost), and split the work with ``--shard i/n`` or over
 torchrun ranks (``torchrun --nproc_per_node 4 -m movierep shots movies/ --out runs/shots``),
 or run each video as a Ray task with ``--engine ray`` (:mod:`movierep.scale.ray_jobs`:
 the same part files and merge, so engines may take turns on one output folder).
@@ -18,6 +19,7 @@ from pathlib import Path
 from movierep import dist
 from movierep.errors import UserError
 from movierep.jobs import JobReport, JobRunner, parse_shard, run_jobs
+from movierep.video.damage import MAX_LOST_FRACTION
 
 ENGINES = ("local", "ray")
 
@@ -139,8 +141,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     shots.add_argument(
         "--partial",
         action="store_true",
-        help="keep the shots decoded before a corrupt spot instead of failing the video",
+        help="keep the shots of a truncated video (data ending early) up to where it ends "
+        "instead of failing it",
     )
+    add_damage_arg(shots)
     shots.set_defaults(func=run_shots)
 
     events = sub.add_parser(
@@ -157,6 +161,26 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     events.add_argument("--length", type=float, default=2.0, help="event length in s (2)")
     events.add_argument("--stride", type=float, default=2.0, help="event stride in s (2)")
     events.set_defaults(func=run_events)
+
+
+def add_damage_arg(parser: argparse.ArgumentParser) -> None:
+    """Add ``--max-lost-fraction`` (damaged videos keep what decodes, up to this loss)."""
+    parser.add_argument(
+        "--max-lost-fraction",
+        type=_fraction,
+        default=MAX_LOST_FRACTION,
+        metavar="F",
+        help="undecodable packets are skipped and the loss recorded (outcome partial in "
+        f"failures.parquet); a video that lost more than F of its duration fails "
+        f"(default {MAX_LOST_FRACTION})",
+    )
+
+
+def _fraction(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {value}")
+    return value
 
 
 def _positive_int(text: str) -> int:
@@ -202,6 +226,7 @@ def run_shots(args: argparse.Namespace) -> int:
         bf16=args.bf16,
         threads=args.threads,
         on_error="stop" if args.partial else "raise",
+        max_lost_fraction=args.max_lost_fraction,
     )
     return _finish(report, table is not None, args.out, "shots")
 

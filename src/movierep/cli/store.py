@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from movierep import dist, tables
-from movierep.cli.ingest import add_engine_args, check_engine, shard_arg
+from movierep.cli.ingest import add_damage_arg, add_engine_args, check_engine, shard_arg
 from movierep.errors import UserError
 from movierep.store.embed import embed_at, embed_catalog
 from movierep.store.index import KINDS, StoreIndex, build_index
@@ -84,6 +84,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--shard", type=shard_arg, metavar="I/N", help="embed only part i of n (e.g. 0/4)"
     )
     embed.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N")
+    add_damage_arg(embed)
     add_engine_args(embed, "encoder actors (default: one per GPU, else half the CPUs)")
     embed.add_argument("--quiet", action="store_true", help="no progress bar")
     embed.set_defaults(func=run_embed)
@@ -171,6 +172,7 @@ def run_embed(args: argparse.Namespace) -> int:
         "device": args.device,
         "shard": args.shard,
         "show_progress": not args.quiet,
+        "max_lost_fraction": args.max_lost_fraction,
     }
     if on_ray:
         from movierep.scale.ray_engine import embed_catalog_ray
@@ -188,8 +190,10 @@ def run_embed(args: argparse.Namespace) -> int:
         finally:
             dist.destroy()
     print("\n".join(report.lines()), file=sys.stderr)
+    damaged = f" ({len(report.partial)} damaged: partial)" if report.partial else ""
     print(
-        f"{args.out}: {len(report.done)} movies embedded, {len(report.skipped)} already there, "
+        f"{args.out}: {len(report.done)} movies embedded{damaged}, "
+        f"{len(report.skipped)} already there, "
         f"{len(report.failed)} failed ({', '.join(levels)})"
     )
     return report.exit_status()

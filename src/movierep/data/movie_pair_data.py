@@ -6,7 +6,10 @@ similar ("if x₁ and x₂ are shots from similar movies as defined by S, our ta
 is 1, and 0 otherwise"). A negative is drawn from the item's own seed
 (:class:`movierep.data.sampling.SeededItems`), so every epoch sees fresh negatives and a
 resumed run the same ones. Movies are their cached E_fixed shot features, zero-padded to
-the network's fixed length.
+the network's fixed length, looked up per item: ``features`` may be a dict of small tables
+or a :class:`movierep.features.shot_store.ShotFeatureStore`, which reads both movies of
+an item from the Parquet table (each DataLoader worker through its own file handle and
+cache of recent movies), so memory does not grow with the catalog.
 """
 
 from __future__ import annotations
@@ -40,7 +43,8 @@ class MoviePairDataset(Dataset[dict[str, Tensor]]):
     """Similar movie pairs (label 1) and as many random dissimilar ones (label 0).
 
     Args:
-        features: movie id → (n, D) E_fixed shot features in shot order.
+        features: movie id → (n, D) E_fixed shot features in shot order (read per item;
+            a ``ShotFeatureStore`` reads them from Parquet on demand).
         similar: (movie_a, movie_b) pairs called similar by some source (directed; a pair
             counts as similar in both directions).
         num_shots: S, the padded movie length.

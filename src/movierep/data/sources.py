@@ -214,7 +214,7 @@ def vidsitu_source(root: str | Path, split: str = "train") -> ClipSource:
     """One verb-labelled span per 2 s event of a VidSitu split (the "vb finetune" data).
 
     VidSitu's verb task fine-tunes the backbone on its train events (Sadhu et al. §4.1;
-    Xiao et al. Table 1, "vb finetune"). An event's label is the most common verb of its
+    Xiao et al. Table 3, "vb finetune"). An event's label is the most common verb of its
     annotations, as VidSitu's loader takes it.
 
     Args:

@@ -53,17 +53,6 @@ def _finite(x: float | None) -> float | None:
     return None if x is None or not math.isfinite(x) else float(x)
 
 
-def _safe(obj: Any) -> Any:
-    """``obj`` with every non-finite float replaced by None (JSON holds no NaN)."""
-    if isinstance(obj, float):
-        return _finite(obj)
-    if isinstance(obj, dict):
-        return {k: _safe(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_safe(v) for v in obj]
-    return obj
-
-
 def estimate(cell: CellIn, runs: int | None) -> Estimate:
     """A cell as an :class:`Estimate` (a ``(mean, se)`` tuple is over ``runs`` head runs)."""
     if isinstance(cell, Estimate):
@@ -85,7 +74,7 @@ def _cell_json(e: Estimate) -> dict[str, Any]:
 
 
 def _write(out: Path, key: str, rows: dict[str, Any], extra: dict[str, Any]) -> Path:
-    payload = {"rows": rows, **_safe(extra)}
+    payload = {"rows": rows, **files.json_safe(extra)}
     path = out / "results" / f"{key}.json"
     return files.write_json(path, payload, allow_nan=False)
 

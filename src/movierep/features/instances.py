@@ -39,7 +39,7 @@ from movierep.data.clips import centered_start
 from movierep.data.frames import clip_duration
 from movierep.errors import UserError
 from movierep.features.extract import ClipSpec, clip_spec_from_checkpoint
-from movierep.jobs import Job, JobReport, run_and_merge
+from movierep.jobs import Job, JobReport, run_into_table
 from movierep.models.factory import load_pretrained
 from movierep.models.roi_align import roi_features
 from movierep.video.frame_cache import FrameCache, frame_cache_from
@@ -214,17 +214,7 @@ def extract_instance_features(
             schema=schema,
         )
 
-    report, _ = run_and_merge(
-        jobs,
-        work,
-        out.parent,
-        out.stem,
-        shard,
-        schema=schema,
-        failures_file=f"{out.stem}.failures.parquet",
-        show_progress=show_progress,
-    )
-    return report
+    return run_into_table(jobs, work, out, shard, schema=schema, show_progress=show_progress)
 
 
 def _feature_dim(model: nn.Module, stage: str) -> int:

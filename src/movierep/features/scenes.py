@@ -33,7 +33,8 @@ from torch import Tensor
 from movierep import dist, tables
 from movierep.data.shot_images import ShotImages, to_model_input
 from movierep.errors import UserError
-from movierep.jobs import Job, JobReport, run_and_merge
+from movierep.features.shot_store import regroup_shot_features
+from movierep.jobs import Job, JobReport, run_into_table
 from movierep.models import load_pretrained
 from movierep.models.vit import CLIP_MEAN, CLIP_STD, ViT, load_clip_visual
 
@@ -171,17 +172,7 @@ def _run_per_movie(
     if out.suffix != ".parquet":
         raise UserError(f"{out}: the features file must end in .parquet")
     jobs = [Job(id=m, path=images.root / "keyframes" / m) for m in movie_ids]
-    report, _ = run_and_merge(
-        jobs,
-        work,
-        out.parent,
-        out.stem,
-        shard,
-        schema=schema,
-        failures_file=f"{out.stem}.failures.parquet",
-        show_progress=show_progress,
-    )
-    return report
+    return run_into_table(jobs, work, out, shard, schema=schema, show_progress=show_progress)
 
 
 def extract_shot_features(
@@ -208,7 +199,9 @@ def extract_shot_features(
         show_progress: progress bar.
 
     Returns:
-        This worker's report; ``out`` is written once every movie is accounted for.
+        This worker's report; ``out`` is written once every movie is accounted for, with
+        whole movies per row group (:func:`.shot_store.regroup_shot_features`), so that
+        :class:`.shot_store.ShotFeatureStore` reads a movie fast.
     """
     shots_dir, out = Path(shots_dir), Path(out)
     where = dist.device(device)
@@ -234,7 +227,10 @@ def extract_shot_features(
             schema=schema,
         )
 
-    return _run_per_movie(images, images.movie_ids, work, out, schema, shard, show_progress)
+    report = _run_per_movie(images, images.movie_ids, work, out, schema, shard, show_progress)
+    if out.is_file() and dist.is_main():  # whole movies per row group: fast per-movie reads
+        regroup_shot_features(out, out)
+    return report
 
 
 def extract_scene_features(
@@ -244,6 +240,7 @@ def extract_scene_features(
     *,
     ranges: pa.Table | None = None,
     window: int = 9,
+    max_shots: int = MAX_SCENE_SHOTS,
     batch_size: int = 16,
     device: str = "auto",
     shard: tuple[int, int] | None = None,
@@ -259,6 +256,9 @@ def extract_scene_features(
             start_time, end_time`` (the shots whose middle lies inside, at least the one
             under the range's middle); default: consecutive windows of ``window`` shots.
         window: shots per default window.
+        max_shots: most shots one scene embedding sees: a longer range is subsampled evenly
+            (:func:`spread`). A scene encoder's own shots per scene gives it the input it
+            was trained on (Movies2Scenes tags MovieNet places from 9-shot scenes).
         batch_size: scenes per forward pass.
         device: ``auto``, ``cpu``, ``cuda``...
         shard: ``(i, n)``; default the torchrun rank.
@@ -283,7 +283,7 @@ def extract_scene_features(
             model,
             images,
             job.id,
-            [spread(a, b) for a, b in spans],
+            [spread(a, b, max_shots) for a, b in spans],
             batch_size=batch_size,
             device=where,
         )
@@ -359,6 +359,10 @@ def shots_in_time(middles: np.ndarray, start: float, end: float) -> tuple[int, i
 
 def movie_features(shot_features: pa.Table) -> dict[str, Tensor]:
     """A ``shot_features`` table as movie id → (n, D) features, row i = shot i.
+
+    Every movie at once (with the table, ~3.5× the features' bytes at its peak): for small
+    tables. A catalog is read movie by movie through
+    :class:`movierep.features.shot_store.ShotFeatureStore`.
 
     Raises:
         UserError: a movie's shot indices are not 0 .. n−1 (a row's position must be its shot).

@@ -5,7 +5,9 @@ Computes the movie-similarity pseudo-labels S from the chosen sources
 ``+`` combination) over the training movies, writes them to ``out/pairs.parquet``, and
 trains E_learnable and L_output with cross-entropy on similar pairs against as many
 random dissimilar ones (:class:`movierep.data.movie_pair_data.MoviePairDataset`), on the
-cached E_fixed shot features (``movierep extract shots``).
+cached E_fixed shot features (``movierep extract shots``), read per movie pair from the
+Parquet table (:class:`movierep.features.shot_store.ShotFeatureStore`: each data worker
+opens the file itself and keeps a few recent movies), never loaded whole.
 
 The ``paper`` profile is Fig. 2's sizes and the supplement's optimisation (§1.1 a): "we
 used SGD to optimize with learning rate of 0.1, batch size of 256 and epoch number of 20
@@ -44,7 +46,7 @@ from movierep.data.corpus import Corpus
 from movierep.data.movie_pair_data import MoviePairDataset
 from movierep.data.sampling import seeded_loader
 from movierep.errors import UserError
-from movierep.features.scenes import movie_features
+from movierep.features.shot_store import ShotFeatureStore
 from movierep.models.shot_adjacency import ShotAdjacencyNet
 from movierep.pretrain.moviesim import MovieSimilarity, ShotAdjacencyConfig
 from movierep.similarity.benchmark_overlap import benchmark_imdb_ids, exclude_benchmark_movies
@@ -173,8 +175,8 @@ def run(
     """
     dist.init_from_env()
     out = Path(out)
-    features = movie_features(tables.read_table(shot_features))
-    ids = [m for m in (movie_ids or sorted(features)) if m in features]
+    features = ShotFeatureStore(shot_features)
+    ids = [m for m in (movie_ids or list(features)) if m in features]
     ids = catalog_subset(ids, cfg.pairs.catalog_fraction, cfg.pairs.seed)
     excluded = ""
     if cfg.pairs.exclude_benchmarks:
@@ -204,10 +206,9 @@ def run(
     if dist.is_main():
         tables.write_table(out / PAIRS_FILE, pairs)
     similar = pair_list(pairs)
-    dim = next(iter(features.values())).shape[1]
-    cfg = dataclasses.replace(cfg, net=dataclasses.replace(cfg.net, input_dim=dim))
+    cfg = dataclasses.replace(cfg, net=dataclasses.replace(cfg.net, input_dim=features.dim))
     dataset = MoviePairDataset(
-        {m: features[m] for m in ids}, similar, cfg.net.num_shots, cfg.pairs.negatives_per_positive
+        features.subset(ids), similar, cfg.net.num_shots, cfg.pairs.negatives_per_positive
     )
     cfg = dataclasses.replace(cfg, train=sized_for(cfg.train, len(dataset), dist.world_size()))
     seed_everything(cfg.train.seed)
@@ -242,9 +243,7 @@ def run(
             corpus, cfg.pairs.sources, cfg.pairs.k, seed=cfg.pairs.seed,
             synopsis_encoder=synopsis_encoder, movie_ids=held, window=cfg.pairs.cowatch_window,
         )  # fmt: skip
-        score = heldout_pair_accuracy(
-            net, {m: features[m] for m in held}, held_pairs, seed=cfg.pairs.seed
-        )
+        score = heldout_pair_accuracy(net, features.subset(held), held_pairs, seed=cfg.pairs.seed)
         files.write_json(out / HELDOUT_FILE, {"movies": len(held), **score.as_dict()})
         result.metrics["heldout_acc"] = score.accuracy
         print(

@@ -2,7 +2,7 @@
 
 Labels come from the data (:class:`movierep.pretrain.supervised.SupervisedConfig`):
 Kinetics-style classes, catalog genres, the verbs / places of a corpus' annotated events,
-or the verbs of a VidSitu folder's train events (Xiao et al. Table 1's "vb finetune":
+or the verbs of a VidSitu folder's train events (Xiao et al. Table 3's "vb finetune":
 ``--data corpus/vidsitu --init runs/cvrl/last``). The paper profile is the Slow-only K400
 recipe (SGD, lr 0.1 at batch 64); the ``cpu`` profile shares the contrastive recipes' clip
 and model sizes.

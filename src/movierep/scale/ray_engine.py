@@ -65,6 +65,7 @@ from movierep.store.embed import (
 )
 from movierep.store.encoders import load_encoders
 from movierep.store.layout import LEVELS, parse_levels, work_dir, write_failures
+from movierep.video.damage import MAX_LOST_FRACTION
 from movierep.video.ingest import resolve_videos
 from movierep.video.transnetv2 import TransNetV2Runner
 
@@ -81,12 +82,20 @@ def _cpu_runner(detector: str) -> TransNetV2Runner | None:
     return detector_runner(detector, torch.device("cpu"))
 
 
-def ingest_row(row: dict[str, Any], *, store: str, detector: str) -> dict[str, Any]:
+def ingest_row(
+    row: dict[str, Any],
+    *,
+    store: str,
+    detector: str,
+    max_lost_fraction: float = MAX_LOST_FRACTION,
+) -> dict[str, Any]:
     """Ray task: ingest one movie into its work folder; a failure is recorded here."""
     job = Job(id=str(row["id"]), path=Path(str(row["path"])))
     work = work_dir(store, job.id)
     try:
-        write_ingested(job, work, detector, _cpu_runner(detector))
+        write_ingested(
+            job, work, detector, _cpu_runner(detector), max_lost_fraction=max_lost_fraction
+        )
     except Exception as err:  # one bad movie never stops the run
         shutil.rmtree(work, ignore_errors=True)
         failed = fail_movie(Path(store), job, err)
@@ -126,11 +135,13 @@ class EncodeMovies:
         work = work_dir(self.store, job.id)
         try:
             movie = read_ingested(job, work)
-            encode_movie(self.store, movie, self.levels, self.encoders, self.device)
+            partial = encode_movie(self.store, movie, self.levels, self.encoders, self.device)
         except Exception as err:  # one bad movie never stops the run
             return result_row(int(row["index"]), "failed", fail_movie(self.store, job, err)[2:])
         finally:
             shutil.rmtree(work, ignore_errors=True)
+        if partial is not None:  # stored though damaged
+            return result_row(int(row["index"]), "partial", partial[2:])
         return result_row(int(row["index"]), "done")
 
 
@@ -180,6 +191,7 @@ def embed_catalog_ray(
     workers: int | None = None,
     num_cpus: int | None = None,
     show_progress: bool = True,
+    max_lost_fraction: float = MAX_LOST_FRACTION,
 ) -> JobReport:
     """Embed every video of a catalog into ``store`` on Ray: the same store as the local engine.
 
@@ -201,9 +213,10 @@ def embed_catalog_ray(
         workers: encoder actors (default: one per GPU, else half the cluster's CPUs).
         num_cpus: CPUs of a locally started Ray (default: all).
         show_progress: Ray Data's progress bars.
+        max_lost_fraction: as :func:`movierep.store.embed.embed_catalog`.
 
     Returns:
-        The run's report (movies in catalog order): done, skipped, failed.
+        The run's report (movies in catalog order): done (and partial), skipped, failed.
 
     Raises:
         UserError: bad inputs, a missing encoder, a store made with other encoders, Ray
@@ -234,7 +247,12 @@ def embed_catalog_ray(
             gpus = _gpus_per_actor(ray, device)
             size = _pool_size(ray, workers, gpus)
             ingested = index_dataset(ray, job_rows(mine, pending)).map(
-                functools.partial(ingest_row, store=str(store), detector=detector),
+                functools.partial(
+                    ingest_row,
+                    store=str(store),
+                    detector=detector,
+                    max_lost_fraction=max_lost_fraction,
+                ),
                 num_cpus=1,
                 memory=INGEST_MEMORY,
             )

@@ -39,8 +39,12 @@ windows allowed; at ``fraction=1`` every window pair, the baseline a selection's
 place-sharing rate is compared with).
 
 Selection streams: each movie pair becomes one Arrow record batch, written to Parquet as
-it is made (:func:`select_pairs`), so ``P_scene`` never lives in Python lists; movies are
-embedded once on the given device (a GPU when there is one).
+it is made (:func:`select_pairs`), so ``P_scene`` never lives in Python lists. The shot
+features are read per movie pair from the Parquet table
+(:class:`~movierep.features.shot_store.ShotFeatureStore`), and the last
+:data:`EMBEDDED_MOVIES` movies embedded on the given device (a GPU when there is one) are
+kept for the next pairs, so memory is a few movies' worth at any catalog size (a pairs
+table lists each movie's neighbours together, so a movie is rarely embedded twice).
 
 ``P_scene`` columns: ``movie_a, a_start, a_end, movie_b, b_start, b_end`` (shot ranges,
 end exclusive), ``score`` (the entry of B), ``space``.
@@ -48,6 +52,7 @@ end exclusive), ``score`` (the entry of B), ``space``.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,7 +66,7 @@ from torch import Tensor
 
 from movierep import files, tables
 from movierep.errors import UserError
-from movierep.features.scenes import movie_features
+from movierep.features.shot_store import ShotFeatureStore
 from movierep.models import load_pretrained
 from movierep.models.shot_adjacency import ShotAdjacencyNet
 
@@ -72,6 +77,9 @@ SCENE_SHOTS = 9
 
 #: Scene pairs per Parquet row group of a streamed ``P_scene``.
 ROW_GROUP = 65_536
+
+#: Movies whose selection-space rows :func:`iter_scene_pairs` keeps for the next pairs.
+EMBEDDED_MOVIES = 8
 
 P_SCENE = pa.schema(
     [
@@ -235,7 +243,8 @@ def iter_scene_pairs(
 
     Args:
         net: the trained shot-adjacency network.
-        features: movie id → (n, D) E_fixed shot features.
+        features: movie id → (n, D) E_fixed shot features (a dict, or a
+            :class:`~movierep.features.shot_store.ShotFeatureStore` read movie by movie).
         similar: similar movie pairs.
         window: w, shots per scene (9; the scene encoder's ``shots_per_scene``).
         fraction: share of B's entries that are candidates (0.5).
@@ -251,12 +260,16 @@ def iter_scene_pairs(
     net = net.eval()
     device = torch.device(device) if device is not None else next(net.parameters()).device
     net = net.to(device)
-    embedded: dict[str, Tensor] = {}
+    embedded: OrderedDict[str, Tensor] = OrderedDict()  # the last EMBEDDED_MOVIES movies
 
     def embed(movie: str) -> Tensor:
-        if movie not in embedded:
-            embedded[movie] = selection_space(net, features[movie].float().to(device), space)
-        return embedded[movie]
+        if movie in embedded:
+            embedded.move_to_end(movie)
+            return embedded[movie]
+        h = embedded[movie] = selection_space(net, features[movie].float().to(device), space)
+        if len(embedded) > EMBEDDED_MOVIES:
+            embedded.popitem(last=False)
+        return h
 
     seen: set[frozenset[str]] = set()
     for a, b in similar:
@@ -331,7 +344,8 @@ def select_pairs(
 
     Args:
         moviesim: the run folder (or its ``last`` checkpoint).
-        shot_features: the E_fixed shot features the network was trained on.
+        shot_features: the E_fixed shot features the network was trained on, read one
+            movie pair at a time (:class:`~movierep.features.shot_store.ShotFeatureStore`).
         out: the ``P_scene`` Parquet file (written atomically, one row group per flush).
         pairs: similar movie pairs (default: the run's ``pairs.parquet``).
         window: w, shots per scene (9; use the scene encoder's ``shots_per_scene``).
@@ -353,11 +367,14 @@ def select_pairs(
         raise UserError(f"{pairs_path}: no similar-movie pairs table")
     table = tables.read_table(pairs_path)
     tables.require_columns(table, ["movie_a", "movie_b"], pairs_path)
-    features = movie_features(tables.read_table(shot_features))
-    dims = {int(f.shape[1]) for f in features.values()}
+    features = ShotFeatureStore(shot_features)
+    if not features:
+        raise UserError(f"{shot_features}: no shot features")
     expected = net.e_learnable[0].in_features
-    if dims != {expected}:
-        raise UserError(f"{shot_features}: features of size {dims}, the network takes {expected}")
+    if features.dim != expected:
+        raise UserError(
+            f"{shot_features}: features of size {features.dim}, the network takes {expected}"
+        )
     if device is None:
         device = "cuda" if torch.cuda.is_available() else "cpu"
     batches = iter_scene_pairs(
@@ -365,19 +382,18 @@ def select_pairs(
         greedy=greedy, device=device,
     )  # fmt: skip
     rows = movie_pairs = 0
-    pending: list[pa.RecordBatch] = []  # buffered so a row group holds ~64k pairs, not one
-    buffered = 0
+    # Buffered so a row group holds ~64k pairs, not one, as Python values: thousands of
+    # small Arrow batches held between torch's per-pair temporaries (tens of MB, from
+    # glibc's heap) kept the heap from being reused, and RSS grew ~5 MB per movie pair.
+    pending: dict[str, list[object]] = {name: [] for name in P_SCENE.names}
     with files.atomic_path(Path(out)) as tmp, pq.ParquetWriter(tmp, P_SCENE) as writer:
         for batch in batches:
-            rows, movie_pairs, buffered = (
-                rows + batch.num_rows,
-                movie_pairs + 1,
-                buffered + batch.num_rows,
-            )
-            pending.append(batch)
-            if buffered >= ROW_GROUP:
-                writer.write_table(pa.Table.from_batches(pending, schema=P_SCENE))
-                pending, buffered = [], 0
-        if pending or not rows:
-            writer.write_table(pa.Table.from_batches(pending, schema=P_SCENE))
+            rows, movie_pairs = rows + batch.num_rows, movie_pairs + 1
+            for name, column in zip(P_SCENE.names, batch.columns, strict=True):
+                pending[name].extend(column.to_pylist())
+            if len(pending["score"]) >= ROW_GROUP:
+                writer.write_batch(pa.RecordBatch.from_pydict(pending, schema=P_SCENE))
+                pending = {name: [] for name in P_SCENE.names}
+        if pending["score"] or not rows:
+            writer.write_batch(pa.RecordBatch.from_pydict(pending, schema=P_SCENE))
     return Selection(rows, movie_pairs, Path(out))

@@ -17,7 +17,9 @@ A movie whose files exist for every requested level is skipped, so a rerun after
 or ``kill -9`` redoes only the movies that were in flight, overwriting their files: nothing
 is lost and no row is doubled. ``shard=(i, n)`` (``--shard i/n``) or torchrun's rank and
 world size take movies ``[i::n]``; a movie that fails is recorded in ``STORE/failures/``
-and the run goes on.
+and the run goes on. A damaged movie (undecodable packets skipped while detecting its
+shots, at most ``max_lost_fraction`` of it lost) is stored from what decoded and recorded
+there with ``outcome = partial``, its message naming the lost spans.
 
 The steps are functions of one movie, shared by both engines: :func:`skip_done`,
 :func:`write_ingested` / :func:`read_ingested` (the work folder alone is the ingested
@@ -74,11 +76,15 @@ from movierep.store.layout import (
     write_movie,
 )
 from movierep.tables import KEYFRAMES
+from movierep.video.damage import MAX_LOST_FRACTION, DecodeDamage
 from movierep.video.decode import probe
+from movierep.video.errors import DamagedVideoError
 from movierep.video.ingest import events_work, resolve_videos, save_keyframes
 from movierep.video.keyframes import SHOT_IMAGE_K, keyframe_name
-from movierep.video.shots import DETECTORS, Detector, detect_shots
+from movierep.video.shots import DETECTORS, Detector, decode_damage, detect_shots
 from movierep.video.transnetv2 import TransNetV2Runner
+
+DAMAGE_FILE = "damage.json"  # in a work folder: what decoding the movie lost
 
 
 def ingest_movie(
@@ -87,6 +93,7 @@ def ingest_movie(
     detector: str | None,
     runner: TransNetV2Runner | None = None,
     known_shots: pa.Table | None = None,
+    max_lost_fraction: float = MAX_LOST_FRACTION,
 ) -> Ingested:
     """Events, and (``detector`` not ``None``) shots and keyframes of one video in ``folder``.
 
@@ -94,7 +101,7 @@ def ingest_movie(
     ``keyframes.parquet``, ``keyframes/<movie>/``) plus its ``events.parquet``; it is
     emptied first. :func:`write_ingested`, then :func:`read_ingested`.
     """
-    write_ingested(job, folder, detector, runner, known_shots)
+    write_ingested(job, folder, detector, runner, known_shots, max_lost_fraction)
     return read_ingested(job, folder)
 
 
@@ -104,26 +111,38 @@ def write_ingested(
     detector: str | None,
     runner: TransNetV2Runner | None = None,
     known_shots: pa.Table | None = None,
+    max_lost_fraction: float = MAX_LOST_FRACTION,
 ) -> None:
     """Ingest one video into ``folder``: its events, and (``detector``) shots and keyframes.
 
     The folder alone is the ingested movie (:func:`read_ingested`), so ingestion and
     encoding may run in different processes, as the Ray engine does. ``known_shots``
     (this movie's rows of a ``movierep shots`` table made with ``detector``) are used
-    instead of detecting the shots again.
+    instead of detecting the shots again. A video that decodes with damage keeps what
+    decodes (up to ``max_lost_fraction`` lost: :func:`movierep.video.shots.detect_shots`)
+    and leaves what it lost in ``damage.json``.
     """
     shutil.rmtree(folder, ignore_errors=True)
     tables.write_table(folder / "events.parquet", events_work()(job))
     if detector is None:
         return
-    shots = (
-        known_shots
-        if known_shots is not None and known_shots.num_rows
-        else detect_shots(job.path, check_detector(detector), movie_id=job.id, runner=runner)
-    )
+    if known_shots is not None and known_shots.num_rows:
+        shots = known_shots
+    else:
+        shots = detect_shots(
+            job.path,
+            check_detector(detector),
+            movie_id=job.id,
+            runner=runner,
+            max_lost_fraction=max_lost_fraction,
+        )
+    damage = decode_damage(shots)
+    shots = shots.replace_schema_metadata(None)
     save_keyframes(job, shots, folder)
     tables.write_table(folder / "shots.parquet", shots)
     merge_parts(folder, "keyframes", [job.id], schema=KEYFRAMES, failures_file=None)
+    if damage is not None:
+        files.write_text(folder / DAMAGE_FILE, damage.to_json())
 
 
 def read_ingested(job: Job, folder: Path) -> Ingested:
@@ -133,7 +152,9 @@ def read_ingested(job: Job, folder: Path) -> Ingested:
         return Ingested(job.id, job.path, events)
     shots = tables.read_table(folder / "shots.parquet")
     images = ShotImages(folder, movie_ids=[job.id])
-    return Ingested(job.id, job.path, events, shots, images, shot_times(folder))
+    damage_file = folder / DAMAGE_FILE
+    damage = DecodeDamage.from_json(damage_file.read_text()) if damage_file.is_file() else None
+    return Ingested(job.id, job.path, events, shots, images, shot_times(folder), damage)
 
 
 def known_shots(shots: str | Path, detector: str) -> dict[str, pa.Table]:
@@ -223,11 +244,22 @@ def encode_movie(
     levels: Sequence[str],
     encoders: Mapping[str, Encoder],
     device: torch.device | str,
-) -> None:
-    """Embed every level of an ingested movie, store its files and clear its failure record."""
+) -> tuple[str, str, str, str] | None:
+    """Embed every level of an ingested movie, store its files and clear its failure record.
+
+    Returns:
+        ``None``; for a damaged movie, the :class:`JobReport` row of the ``partial`` record
+        that replaces its failure record (what undecodable packets took from it).
+    """
     rows = {lv: embed_level(lv, encoders[lv], movie, device=device) for lv in levels}
     store_movie(store, movie, rows, work_dir(store, movie.movie_id))
     clear_failure(store, movie.movie_id)
+    if movie.damage is None:
+        return None
+    damage = movie.damage
+    err = DamagedVideoError(damage.describe(), path=damage.path, time=damage.spans[0].start)
+    record = record_failure(store, Job(movie.movie_id, movie.video), "embed", err, "partial")
+    return movie.movie_id, str(movie.video), record["error_type"], record["message"]
 
 
 def fail_movie(store: Path, job: Job, err: Exception) -> tuple[str, str, str, str]:
@@ -252,6 +284,7 @@ def embed_catalog(
     show_progress: bool = True,
     frame_cache: str = "decode",
     shots: str | Path | None = None,
+    max_lost_fraction: float = MAX_LOST_FRACTION,
 ) -> JobReport:
     """Embed every video of a catalog into the store ``store`` (``movierep embed``).
 
@@ -273,9 +306,12 @@ def embed_catalog(
             :func:`movierep.store.encoders.load_encoders`).
         shots: a ``movierep shots`` folder made with the same ``detector``: its movies'
             shots are reused instead of detected again (movies it lacks are detected).
+        max_lost_fraction: a movie whose shot detection lost more than this fraction of it
+            to undecodable packets fails; below, it is stored and listed as ``partial``.
 
     Returns:
-        This worker's report: movies done, skipped (already in the store), failed.
+        This worker's report: movies done (and which of them partial), skipped (already in
+        the store), failed.
 
     Raises:
         UserError: bad inputs, a missing encoder, or a store made with other encoders.
@@ -308,14 +344,14 @@ def embed_catalog(
             continue
         work = work_dir(store, job.id)
         try:
-            movie = ingest_movie(job, work, detector, runner, known.get(job.id))
-            encode_movie(store, movie, levels, encoders, where)
+            movie = ingest_movie(job, work, detector, runner, known.get(job.id), max_lost_fraction)
+            partial = encode_movie(store, movie, levels, encoders, where)
         except Exception as err:  # one bad movie never stops the run
             report.failed.append(fail_movie(store, job, err))
             continue
         finally:
             shutil.rmtree(work, ignore_errors=True)
-        report.done.append(job.id)
+        report.add(job.id, "partial" if partial else "done", partial)
     if shard is None:
         dist.barrier()
     if shard is not None or dist.is_main():

@@ -46,6 +46,7 @@ from movierep.models import load_pretrained
 from movierep.models.txe import TxE
 from movierep.models.vit import ViT
 from movierep.store.layout import LevelInfo, check_level, keyframes_dir, level_table
+from movierep.video.damage import DecodeDamage
 from movierep.video.frame_cache import FrameCache, frame_cache_from
 from movierep.video.keyframes import SHOT_IMAGE_K, keyframe_name
 
@@ -206,6 +207,8 @@ class Ingested:
         shots: its shots (:data:`movierep.tables.SHOTS`), or ``None`` when not detected.
         images: its shot keyframes in the work folder (``None`` without shots).
         times: ``(movie_id, shot) -> (start, end)`` seconds.
+        damage: what undecodable packets took from the video while its shots were
+            detected, or ``None``.
     """
 
     movie_id: str
@@ -214,6 +217,7 @@ class Ingested:
     shots: pa.Table | None = None
     images: ShotImages | None = None
     times: dict[tuple[str, int], tuple[float, float]] | None = None
+    damage: DecodeDamage | None = None
 
 
 def _keyframe(movie_id: str, shot: int) -> str:

@@ -368,9 +368,15 @@ def _failure_file(store: str | Path, movie_id: str) -> Path:
     return Path(store) / "failures" / f"{part_key(movie_id)}.json"
 
 
-def record_failure(store: str | Path, job: Job, stage: str, err: BaseException) -> dict[str, str]:
-    """Write ``STORE/failures/<movie>.json`` for a movie that failed; returns the record."""
-    record = error_record(job, stage, err)
+def record_failure(
+    store: str | Path, job: Job, stage: str, err: BaseException, outcome: str = "failed"
+) -> dict[str, str]:
+    """Write ``STORE/failures/<movie>.json`` for a movie that failed; returns the record.
+
+    ``outcome="partial"`` records a movie that was stored though damaged (its error names
+    what was lost).
+    """
+    record = error_record(job, stage, err, outcome)
     files.write_json(_failure_file(store, job.id), record, indent=None)
     return record
 
@@ -381,13 +387,18 @@ def clear_failure(store: str | Path, movie_id: str) -> None:
 
 
 def failed_ids(store: str | Path) -> list[str]:
-    """Movies with a failure record, sorted."""
+    """Movies whose last attempt failed (not those stored with a ``partial`` record), sorted."""
     folder = Path(store) / "failures"
-    return sorted(json.loads(p.read_text())["id"] for p in folder.glob("*.json"))
+    records = [json.loads(p.read_text()) for p in folder.glob("*.json")]
+    return sorted(r["id"] for r in records if r.get("outcome", "failed") == "failed")
 
 
 def read_failures(store: str | Path) -> pa.Table:
-    """The movies whose last attempt failed, as a :data:`movierep.tables.FAILURES` table."""
+    """The movies whose last attempt failed or was stored though damaged (``outcome``).
+
+    Returns:
+        A :data:`movierep.tables.FAILURES` table.
+    """
     folder = Path(store) / "failures"
     records = [json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))]
     columns = {name: [str(r[name]) for r in records] for name in tables.FAILURES.names}

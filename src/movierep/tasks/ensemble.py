@@ -22,8 +22,8 @@ Member r is exactly its seed's single run, up to float rounding:
   ``u ≥ p`` keep a unit), not from torch's global RNG as ``nn.Dropout`` did before
   issue 30, so the single run's dropout stream changed then (same distribution);
 - **loss**: the sum over members of each member's mean loss, so no gradient mixes members;
-- **optimizer**: AdamW is elementwise, so one (fused) AdamW over the stacked tensors makes
-  every member's own update.
+- **optimizer**: AdamW and SGD (with momentum and L2 weight decay) are elementwise, so one
+  optimiser over the stacked tensors makes every member's own update.
 
 The single run *is* the 1-member ensemble (``fit_classifier`` and friends), so member r of
 ``seeds=[…, s, …]`` equals the run with ``seed=s``; only the matmuls' blocking differs.
@@ -44,6 +44,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+
+#: The optimisers a head trains with: AdamW (the CPU profiles), SGD (the M2S supplement).
+OPTIMIZERS = ("adamw", "sgd")
 
 #: Most floats of minibatch rows and dropout uniforms drawn at once (all members): the
 #: training loop draws them in chunks of steps.
@@ -188,8 +191,10 @@ def fit_ensemble(
     batch_size: int,
     lr: float,
     weight_decay: float,
+    optimizer: str = "adamw",
+    momentum: float = 0.0,
 ) -> MLPEnsemble:
-    """Train every member of ``model`` with AdamW on minibatches of ``(x, target)``.
+    """Train every member of ``model`` with AdamW or SGD on minibatches of ``(x, target)``.
 
     Member r draws ``min(batch_size, N)`` rows with replacement per step from its seed's
     ``torch.Generator`` and its dropout masks from its seed's NumPy generator (see the
@@ -202,13 +207,17 @@ def fit_ensemble(
         target: (N,) class ids (``cross_entropy``), (N, C) 0/1 (``binary_cross_entropy``)
             or (N,) floats (``mse``), as :data:`LOSSES` reads them.
         loss: a key of :data:`LOSSES`.
-        steps: AdamW steps.
+        steps: optimiser steps.
         batch_size: rows per member and step.
         lr: learning rate.
-        weight_decay: AdamW's decoupled weight decay.
+        weight_decay: AdamW's decoupled weight decay, or SGD's L2 term.
+        optimizer: ``adamw`` or ``sgd`` (:data:`OPTIMIZERS`).
+        momentum: SGD's momentum.
     """
     if loss not in LOSSES:
         raise ValueError(f"unknown loss {loss!r} (known: {', '.join(LOSSES)})")
+    if optimizer not in OPTIMIZERS:
+        raise ValueError(f"unknown optimizer {optimizer!r} (known: {', '.join(OPTIMIZERS)})")
     if len(x) != len(target) or len(x) == 0:
         raise ValueError(f"need as many targets as features, got {len(target)} and {len(x)}")
     criterion = LOSSES[loss]
@@ -221,7 +230,13 @@ def fit_ensemble(
     keep_scale = 1.0 / (1.0 - p) if p < 1 else 0.0
     per_step = members * batch * (x.shape[1] + sum(widths))
     chunk = max(1, min(steps, CHUNK_ELEMENTS // per_step))
-    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay, fused=True)
+    opt: torch.optim.Optimizer
+    if optimizer == "sgd":
+        opt = torch.optim.SGD(
+            model.parameters(), lr=lr, momentum=momentum, weight_decay=weight_decay, foreach=True
+        )
+    else:
+        opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay, fused=True)
     model.train()
     for start in range(0, steps, chunk):
         k = min(chunk, steps - start)

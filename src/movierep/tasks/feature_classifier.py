@@ -2,10 +2,11 @@
 
 The papers' downstream rows put a small head on fixed features: a classifier on (contextual)
 event features for VidSitu verbs and relations (Xiao et al. §4.1), an MLP with 2 hidden
-layers for LVU (Movies2Scenes §5). :func:`fit_classifier` trains one with AdamW and
-cross-entropy on minibatches drawn with replacement; ``hidden`` lists the hidden widths
-(empty: a linear classifier). Features are standardised with the training set's statistics,
-which the returned module keeps, so it takes raw features.
+layers for LVU (Movies2Scenes §5). :func:`fit_classifier` trains one with cross-entropy on
+minibatches drawn with replacement, by AdamW (our CPU profiles) or SGD (the Movies2Scenes
+supplement's heads, §1.2-1.3), for a number of steps or of epochs; ``hidden`` lists the
+hidden widths (empty: a linear classifier). Features are standardised with the training
+set's statistics, which the returned module keeps, so it takes raw features.
 
 The protocols train their N seeded runs at once: :func:`fit_classifier_ensemble` trains
 one :class:`ClassifierEnsemble` (:mod:`movierep.tasks.ensemble`), and a single run is the
@@ -16,6 +17,7 @@ from torch's global RNG): the same distribution, another stream.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -23,7 +25,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from movierep.tasks.ensemble import MLPEnsemble, fit_ensemble, mlp
+from movierep.tasks.ensemble import OPTIMIZERS, MLPEnsemble, fit_ensemble, mlp
 
 
 @dataclass(frozen=True)
@@ -33,10 +35,14 @@ class ClassifierConfig:
     Attributes:
         hidden: widths of the hidden layers (``()``: linear; ``(1024,)``: one hidden layer).
         dropout: dropout before every linear layer after the first.
-        steps: AdamW steps.
+        steps: optimiser steps (ignored when ``epochs`` is set).
         batch_size: examples per step.
         lr: learning rate.
-        weight_decay: AdamW weight decay.
+        weight_decay: weight decay (AdamW: decoupled; SGD: L2 added to the gradient).
+        optimizer: ``adamw`` or ``sgd``.
+        momentum: SGD's momentum (PyTorch's default 0: the supplement names no other).
+        epochs: train for ``epochs · ⌈N / batch_size⌉`` steps on N examples (the
+            supplement's unit; minibatches are still drawn with replacement).
     """
 
     hidden: tuple[int, ...] = (1024,)
@@ -45,6 +51,19 @@ class ClassifierConfig:
     batch_size: int = 64
     lr: float = 1e-3
     weight_decay: float = 1e-4
+    optimizer: str = "adamw"
+    momentum: float = 0.0
+    epochs: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"optimizer {self.optimizer!r}: known {', '.join(OPTIMIZERS)}")
+
+    def num_steps(self, num_examples: int) -> int:
+        """Optimiser steps on ``num_examples`` training rows (``epochs`` or ``steps``)."""
+        if self.epochs is None:
+            return self.steps
+        return self.epochs * max(1, math.ceil(num_examples / self.batch_size))
 
 
 class FeatureClassifier(nn.Module):
@@ -110,11 +129,27 @@ def fit_classifier_ensemble(
     yt = torch.as_tensor(np.asarray(y), dtype=dtype)
     model = ClassifierEnsemble(xt.shape[1], num_classes, cfg.hidden, cfg.dropout, seeds)
     model.fit_statistics(xt)
-    fit_ensemble(
-        model, xt, yt, loss, steps=cfg.steps, batch_size=cfg.batch_size, lr=cfg.lr,
-        weight_decay=cfg.weight_decay,
-    )  # fmt: skip
+    train_heads(model, xt, yt, loss, cfg)
     return model
+
+
+def train_heads(
+    model: MLPEnsemble, x: Tensor, target: Tensor, loss: str, cfg: ClassifierConfig
+) -> None:
+    """:func:`~movierep.tasks.ensemble.fit_ensemble` with ``cfg``'s optimisation, in place.
+
+    Args:
+        model: an ensemble whose statistics are set.
+        x: (N, D) raw training features.
+        target: the loss's targets (see :data:`~movierep.tasks.ensemble.LOSSES`).
+        loss: a loss name.
+        cfg: the schedule (steps or epochs), batch, optimiser.
+    """
+    fit_ensemble(
+        model, x, target, loss, steps=cfg.num_steps(len(x)), batch_size=cfg.batch_size,
+        lr=cfg.lr, weight_decay=cfg.weight_decay, optimizer=cfg.optimizer,
+        momentum=cfg.momentum,
+    )  # fmt: skip
 
 
 def fit_classifier(

@@ -1,7 +1,7 @@
 """A scalar regressor trained on frozen features: the LVU regression heads (like/view count).
 
 The regression counterpart of :mod:`movierep.tasks.feature_classifier`: the same MLP
-(``hidden`` lists the hidden widths; empty: linear), AdamW on minibatches drawn with
+(``hidden`` lists the hidden widths; empty: linear), AdamW or SGD on minibatches drawn with
 replacement, configured by the same :class:`ClassifierConfig`, and an MSE loss. Features
 *and* the target are standardised with the training set's statistics; the returned module
 keeps them, so it takes raw features and returns predictions on the target's own scale.
@@ -18,8 +18,8 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from movierep.tasks.ensemble import MLPEnsemble, fit_ensemble, mlp
-from movierep.tasks.feature_classifier import ClassifierConfig
+from movierep.tasks.ensemble import MLPEnsemble, mlp
+from movierep.tasks.feature_classifier import ClassifierConfig, train_heads
 
 
 class FeatureRegressor(nn.Module):
@@ -94,10 +94,7 @@ def fit_regressor_ensemble(
     model.y_mean.copy_(yt.mean())
     model.y_std.copy_(yt.std().nan_to_num(1.0).clamp_min(1e-6))
     target = (yt - model.y_mean) / model.y_std
-    fit_ensemble(
-        model, xt, target, "mse", steps=cfg.steps, batch_size=cfg.batch_size, lr=cfg.lr,
-        weight_decay=cfg.weight_decay,
-    )  # fmt: skip
+    train_heads(model, xt, target, "mse", cfg)
     return model
 
 

@@ -1,4 +1,4 @@
-"""VidSitu event relations from event features (Xiao et al. Table 4; Sadhu et al. §4.3).
+"""VidSitu event relations from event features (Xiao et al. Table 3; Sadhu et al. §4.3).
 
 For each clip, Ev1, Ev2, Ev4 and Ev5 are related to Ev3 by one of ``Causes``,
 ``Reaction To``, ``Enables``, ``NoRel``. The head classifies the concatenated features of

@@ -1,4 +1,4 @@
-"""VidSitu semantic roles: TxD writes each event's roles from its features (Xiao et al. Table 3).
+"""VidSitu semantic roles: TxD writes each event's roles from its features (Xiao et al. Table 1).
 
 Each event is decoded on its own (VidSitu's ``SFPreFeats_TxEncDec``): the memory is the
 event's feature, one visual token from the backbone or from TxE. The target is the verb

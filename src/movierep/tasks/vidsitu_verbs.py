@@ -1,4 +1,4 @@
-"""VidSitu verb prediction from event features (Xiao et al. Table 1; Sadhu et al. §4.1).
+"""VidSitu verb prediction from event features (Xiao et al. Table 4; Sadhu et al. §4.1).
 
 Each event's feature (backbone, or backbone + TxE) feeds a classifier over the training
 split's verbs (:mod:`movierep.tasks.feature_classifier`). A training event's label is the

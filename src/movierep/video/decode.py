@@ -6,6 +6,15 @@ the requested time and decode forward (the usual FFmpeg recipe: ``av_seek_frame`
 ``AVSEEK_FLAG_BACKWARD``, then drop frames before the target), so :meth:`VideoReader.read_clip`
 returns exactly the frames a sequential decode would give.
 
+Damaged data does not end the video. Packets are demuxed and decoded one by one; after a
+packet the decoder rejects (``Invalid data found when processing input``) decoding
+resumes at the next keyframe (the frames in between refer to the lost one: FFmpeg's tools
+decode them with the damage concealed, which smears the previous picture over them). Each
+damaged place is recorded in :attr:`VideoReader.damage` (:mod:`movierep.video.damage`:
+the seconds of frames lost) and logged as a warning naming the file and the span. Only
+data that ends early (a truncated file: the last frame lies well before the declared
+duration) or a demuxer error stops the video, as ``on_error`` says.
+
 Followed: the PyAV documentation (``InputContainer.seek``: stream time base units,
 ``backward=True``, ``any_frame=False``; ``CodecContext.thread_type = "AUTO"`` for frame +
 slice threading; ``VideoReformatter.reformat`` for size, pixel format and interpolation;
@@ -31,6 +40,7 @@ import av
 import numpy as np
 from av.video.reformatter import VideoReformatter
 
+from movierep.video.damage import DecodeDamage, LossTracker, LostSpan
 from movierep.video.errors import DecodeError, EmptyVideoError, SeekError, VideoError
 
 log = logging.getLogger(__name__)
@@ -42,6 +52,7 @@ _SEEK_BACKOFFS = (0.0, 1.0, 10.0)  # seconds to step back when a seek lands past
 _GAP_FOR_RESEEK = 4.0  # read_frames_at: seek again rather than decode across larger gaps
 _TRUNCATION_SLACK = 0.5  # seconds of declared-but-missing video tolerated at the end
 _INTERPOLATION = "BICUBIC"  # FFmpeg's default scaler, the one TransNetV2 was trained behind
+_MAX_RESYNC = 30.0  # seconds of packets skipped at most when no keyframe comes after damage
 
 
 @dataclass(frozen=True)
@@ -76,8 +87,9 @@ class Frame:
 
     Attributes:
         index: Position of the frame in the stream (0-based). Counted when decoding from the
-            start; after a seek it is ``round(time * fps)``, the same number for a
-            constant-rate video.
+            start (frames lost to damaged packets are counted too, from the time they
+            span, so the indices after them skip those frames); after a seek it is
+            ``round(time * fps)``, the same number for a constant-rate video.
         time: Presentation time in seconds from the start of the stream.
         image: RGB pixels, shape ``(H, W, 3)``, uint8.
     """
@@ -85,6 +97,14 @@ class Frame:
     index: int
     time: float
     image: np.ndarray
+
+
+@dataclass(frozen=True)
+class _Rejected:
+    """A packet the decoder rejected (``fatal``: the demuxer failed, nothing follows)."""
+
+    reason: str
+    fatal: bool = False
 
 
 def _open_container(path: Path) -> av.container.InputContainer:
@@ -139,7 +159,11 @@ def probe(path: str | Path) -> VideoInfo:
 
 
 def open_video(
-    path: str | Path, *, size: tuple[int, int] | None = None, threads: int = 0
+    path: str | Path,
+    *,
+    size: tuple[int, int] | None = None,
+    threads: int = 0,
+    skip_damaged: bool = True,
 ) -> VideoReader:
     """Open a video for reading (use as a context manager).
 
@@ -148,11 +172,14 @@ def open_video(
         size: Output ``(W, H)`` of every frame, in display orientation; ``None`` keeps the
             video's own size.
         threads: Decoder threads; 0 lets FFmpeg choose (one per core).
+        skip_damaged: Drop packets the decoder rejects and decode on, recording the lost
+            spans in :attr:`VideoReader.damage`; ``False`` treats the first one as the end
+            of the data (``on_error`` then decides).
 
     Returns:
         An open :class:`VideoReader`.
     """
-    return VideoReader(path, size=size, threads=threads)
+    return VideoReader(path, size=size, threads=threads, skip_damaged=skip_damaged)
 
 
 class VideoReader:
@@ -162,13 +189,22 @@ class VideoReader:
         info: The video's :class:`VideoInfo`.
         error: The :class:`DecodeError` that ended the last ``frames(on_error="stop")`` early,
             or ``None``.
+        damage: The spans lost to undecodable packets in everything read so far
+            (:class:`~movierep.video.damage.DecodeDamage`; empty for a clean video).
+        skip_damaged: Whether undecodable packets are skipped (see :func:`open_video`).
     """
 
     def __init__(
-        self, path: str | Path, *, size: tuple[int, int] | None = None, threads: int = 0
+        self,
+        path: str | Path,
+        *,
+        size: tuple[int, int] | None = None,
+        threads: int = 0,
+        skip_damaged: bool = True,
     ) -> None:
         self.path = Path(path)
         self.size = size
+        self.skip_damaged = skip_damaged
         self.error: DecodeError | None = None
         # One reformatter per reader keeps FFmpeg's scaler context between frames (creating
         # it per frame, as ``VideoFrame.to_ndarray(width=...)`` does, costs ~10x the decode).
@@ -182,6 +218,8 @@ class VideoReader:
             self._time_base = Fraction(self._stream.time_base or Fraction(1, 1_000_000))
             self._start_pts = int(self._stream.start_time or 0)
             self._fresh = True  # nothing decoded yet: the demuxer is at the start
+            self._declared = self._declared_duration()
+            self.damage = DecodeDamage(str(self.path), self._declared)
             self.info = self._read_info()
         except BaseException:
             self._container.close()
@@ -204,21 +242,25 @@ class VideoReader:
         self._container.close()
 
     # -- info ------------------------------------------------------------------------------
+    def _declared_duration(self) -> float:
+        """Seconds of video the stream (else the container) declares; 0 when neither does."""
+        if self._stream.duration:
+            return float(self._stream.duration * self._time_base)
+        if self._container.duration:
+            return float(self._container.duration / av.time_base)
+        return 0.0
+
     def _read_info(self) -> VideoInfo:
         first = next(self._decode(0.0, on_error="raise"), None)
         if first is None:
             raise EmptyVideoError(f"{self.path}: the video stream has no decodable frame")
         rotation = _rotation(first[0])
         stream, fps = self._stream, float(self._rate)
-        if stream.duration:
-            duration = float(stream.duration * self._time_base)
-        elif self._container.duration:
-            duration = self._container.duration / av.time_base
-        else:
-            duration = 0.0
+        duration = self._declared
         num_frames = int(stream.frames) or round(duration * fps)
         if not duration:
             duration = num_frames / fps
+            self.damage.duration = duration
         width, height = stream.codec_context.width, stream.codec_context.height
         if rotation in (90, 270):
             width, height = height, width
@@ -227,9 +269,7 @@ class VideoReader:
     # -- core decode loop ------------------------------------------------------------------
     def _time(self, frame: av.VideoFrame) -> float:
         pts = frame.pts if frame.pts is not None else frame.dts
-        if pts is None:
-            return float("nan")
-        return float((pts - self._start_pts) * self._time_base)
+        return float("nan") if pts is None else self._pts_time(pts)
 
     def _seek(self, time: float) -> None:
         target = self._start_pts + int(Fraction(max(time, 0.0)) / self._time_base)
@@ -266,42 +306,93 @@ class VideoReader:
             if preroll or item[1] >= start_time - _TIME_TOL:
                 yield item
 
+    def _packets_decoded(self, tracker: LossTracker) -> Iterator[av.VideoFrame | _Rejected]:
+        """Demux packet by packet; yield each frame, or a :class:`_Rejected` per bad packet.
+
+        After a packet the decoder rejects, the packets up to the next keyframe are not sent:
+        their frames refer to the lost one, and the decoder's concealment of it smears the
+        previous picture over them until the next keyframe (at a cut, the previous shot's).
+        Frames already in the decoder when it reported the error still come out. A stream
+        that flags no keyframe within :data:`_MAX_RESYNC` seconds of packets is sent on
+        regardless (the decoder recovers by itself). An error of the demuxer itself ends the
+        stream (``_Rejected(fatal=True)``): nothing after it can be read.
+        """
+        packets = self._container.demux(self._stream)
+        resync = 0  # after a rejected packet: packets left to skip while no keyframe comes
+        while True:
+            try:
+                packet = next(packets)
+            except StopIteration:
+                return
+            except av.error.FFmpegError as err:
+                yield _Rejected(_reason(err), fatal=True)
+                return
+            if packet.size:
+                if resync and not packet.is_keyframe:
+                    tracker.skipped(packet.pts)
+                    resync -= 1
+                    continue
+                resync = 0
+                tracker.packet(packet.pts)
+            try:
+                yield from self._stream.decode(packet)
+            except av.error.FFmpegError as err:
+                tracker.rejected(_reason(err), packet.pts)
+                resync = max(round(_MAX_RESYNC * float(self._rate)), 1)
+                yield _Rejected(_reason(err))
+
     def _decode_forward(
         self, *, counted: bool, on_error: OnError
     ) -> Iterator[tuple[av.VideoFrame, float, int]]:
         fps = float(self._rate)
+        tracker = LossTracker(self._pts_time, 1.0 / fps, self._lost)
         last_time: float | None = None
-        count = 0
-        decoded = self._container.decode(self._stream)
-        while True:
-            failure: str | None = None
-            try:
-                frame = next(decoded)
-            except StopIteration:
-                failure = self._truncation(last_time)
-                if failure is None:
-                    return
-            except av.error.FFmpegError as err:
-                failure = _reason(err)
-            if failure is not None:
-                at = 0.0 if last_time is None else last_time + 1.0 / fps
-                error = DecodeError(
-                    f"{self.path}: decoding failed at {at:.2f} s ({failure})",
-                    path=str(self.path),
-                    time=at,
-                )
-                if on_error == "raise":
-                    raise error
-                log.warning("%s", error)
-                self.error = error
-                return
-            time = self._time(frame)
+        index = -1
+        failure: str | None = None
+        for item in self._packets_decoded(tracker):
+            if isinstance(item, _Rejected):
+                if self.skip_damaged and not item.fatal:
+                    continue
+                failure = item.reason
+                break
+            time = self._time(item)
             if time != time:  # no timestamp at all: count frames at the nominal rate
-                time = count / fps if last_time is None else last_time + 1.0 / fps
-            index = count if counted else round(time * fps)
+                time = (index + 1) / fps if last_time is None else last_time + 1.0 / fps
+            lost = tracker.frame(item.pts, time)  # frames lost just before this one
+            index = index + 1 + lost if counted else round(time * fps)
             last_time = time
-            count += 1
-            yield frame, time, index
+            yield item, time, index
+        if failure is None or (self.skip_damaged and last_time is not None):
+            truncated = self._truncation(last_time)
+            if truncated is not None:
+                failure = failure or tracker.reason or truncated
+            elif last_time is not None or tracker.reason is None:
+                tracker.finish()  # the last packets were lost: a span, not a truncated file
+                failure = None
+            else:  # every packet rejected: not one frame
+                failure = tracker.reason
+        if failure is None:
+            return
+        at = 0.0 if last_time is None else last_time + 1.0 / fps
+        error = DecodeError(
+            f"{self.path}: decoding failed at {at:.2f} s ({failure})", path=str(self.path), time=at
+        )
+        if on_error == "raise":
+            raise error
+        log.warning("%s", error)
+        self.error = error
+
+    def _pts_time(self, pts: int) -> float:
+        return float((pts - self._start_pts) * self._time_base)
+
+    def _lost(self, span: LostSpan) -> None:
+        """Record a lost span in :attr:`damage`; warn when it is new."""
+        if self.damage.add(span):
+            log.warning(
+                "%s: lost %.2f s at %.2f-%.2f s, %d packets undecodable or skipped to the "
+                "next keyframe (%s)",
+                self.path, span.seconds, span.start, span.end, span.packets, span.reason,
+            )  # fmt: skip
 
     def _truncation(self, last_time: float | None) -> str | None:
         """Why decoding ended early, when it ended well before the stream's declared end.
@@ -347,9 +438,12 @@ class VideoReader:
             fps: Target rate: a frame is kept when it is the first at or after each tick
                 ``start_time + k / fps`` (half a native frame of slack); ``None`` or a rate at
                 or above the native one keeps every frame.
-            on_error: ``"raise"`` raises :class:`DecodeError` where decoding fails;
-                ``"stop"`` ends the iteration there (frames before it were already yielded)
-                and keeps the error in :attr:`error`.
+            on_error: Where the data ends early (a truncated file, a demuxer error, or any
+                undecodable packet when the reader does not ``skip_damaged``): ``"raise"``
+                raises :class:`DecodeError`; ``"stop"`` ends the iteration there (frames
+                before it were already yielded) and keeps the error in :attr:`error`.
+                Undecodable packets inside the video are skipped either way and recorded in
+                :attr:`damage`.
 
         Yields:
             :class:`Frame` objects with images of shape ``(H, W, 3)``.

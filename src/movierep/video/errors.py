@@ -33,5 +33,14 @@ class DecodeError(VideoError):
         self.time = time
 
 
+class DamagedVideoError(DecodeError):
+    """Parts of a video could not be decoded and were skipped.
+
+    Recorded with ``outcome = partial`` when the rest of the video was kept, or as the
+    failure of a video that lost more than the allowed fraction
+    (:func:`movierep.video.damage.check_loss`); :attr:`time` is where the first loss starts.
+    """
+
+
 class SeekError(VideoError):
     """A requested time lies outside the video, or seeking could not reach it."""

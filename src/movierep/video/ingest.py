@@ -12,8 +12,10 @@ Output folder of ``movierep shots``::
     OUT/keyframes.parquet    3 rows per shot (movierep.tables.KEYFRAMES), paths relative to OUT
     OUT/keyframes/<movie_id>/shot_<SSSS>_img_<k>.jpg
     OUT/failures.parquet     path, stage, error_type, message, outcome of every video that
-                             failed (outcome "failed") or, with --partial, was decoded only
-                             up to a corrupt spot and kept its shots (outcome "partial")
+                             failed (outcome "failed"), or kept its shots though damaged
+                             (outcome "partial": undecodable packets skipped, error_type
+                             DamagedVideoError, the message names the lost spans; or, with
+                             --partial, a truncated video decoded up to where it ends)
     OUT/parts/...            per-video results (what makes a rerun resume)
 
 ``movierep events`` writes ``OUT/events.parquet`` (movierep.tables.EVENTS) and
@@ -43,11 +45,12 @@ from movierep.jobs import (
     run_jobs,
 )
 from movierep.tables import EVENTS, KEYFRAMES, SHOTS, read_table, require_columns, write_table
+from movierep.video.damage import MAX_LOST_FRACTION
 from movierep.video.decode import OnError, probe
-from movierep.video.errors import DecodeError
+from movierep.video.errors import DamagedVideoError, DecodeError
 from movierep.video.events import events_table
 from movierep.video.keyframes import write_keyframes
-from movierep.video.shots import Detector, decode_error, detect_shots
+from movierep.video.shots import Detector, decode_damage, decode_error, detect_shots
 from movierep.video.transnetv2 import TransNetV2Runner
 
 VIDEO_EXTENSIONS = frozenset(
@@ -133,13 +136,16 @@ def shots_work(
     bf16: bool = False,
     threads: int = 0,
     on_error: OnError = "raise",
+    max_lost_fraction: float = MAX_LOST_FRACTION,
 ) -> Callable[[Job], pa.Table | Partial]:
     """The per-video function of ``movierep shots``: detect shots, then save keyframes.
 
     The keyframes table of a video is written to ``parts/keyframes/`` before its shots are
-    returned, so a video counts as done only with both. With ``on_error="stop"`` a video
-    decoded only up to a corrupt spot returns a :class:`~movierep.jobs.Partial`: its shots
-    are kept and the decode error is listed in ``failures.parquet`` (outcome ``partial``).
+    returned, so a video counts as done only with both. A damaged video (undecodable packets
+    skipped, at most ``max_lost_fraction`` of it lost) and, with ``on_error="stop"``, a
+    truncated one decoded up to where its data ends, return a
+    :class:`~movierep.jobs.Partial`: the shots are kept and what was lost is listed in
+    ``failures.parquet`` (outcome ``partial``).
     """
     out_dir = Path(out_dir)
     runner = None
@@ -154,16 +160,31 @@ def shots_work(
             threshold=threshold,
             threads=threads,
             on_error=on_error,
+            max_lost_fraction=max_lost_fraction,
             runner=runner,
         )
         if keyframes:
             save_keyframes(job, shots, out_dir, height=keyframe_height, threads=threads)
-        error = decode_error(shots)
-        if error is not None:
-            return Partial(shots.replace_schema_metadata(None), DecodeError(error))
+        problem = damage_error(shots)
+        if problem is not None:
+            return Partial(shots.replace_schema_metadata(None), problem)
         return shots
 
     return work
+
+
+def damage_error(shots: pa.Table) -> DecodeError | None:
+    """What a shots table's video lost, as the error its partial record carries, if anything.
+
+    ``DamagedVideoError`` names the spans undecodable packets took (and, for a truncated
+    video kept with ``on_error="stop"``, where its data ends); ``DecodeError`` alone for a
+    truncated video without other damage.
+    """
+    truncated, damage = decode_error(shots), decode_damage(shots)
+    if damage is None:
+        return None if truncated is None else DecodeError(truncated)
+    message = damage.describe() + (f"; {truncated}" if truncated is not None else "")
+    return DamagedVideoError(message, path=damage.path, time=damage.spans[0].start)
 
 
 def save_keyframes(

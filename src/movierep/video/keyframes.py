@@ -16,7 +16,7 @@ from PIL import Image
 
 from movierep.files import atomic_path
 from movierep.tables import KEYFRAMES
-from movierep.video.decode import open_video
+from movierep.video.decode import Frame, open_video
 
 KEYFRAMES_PER_SHOT = 3
 SHOT_IMAGE_K = 1  # the middle keyframe is the shot's image
@@ -30,6 +30,23 @@ def keyframe_indices(start_frame: int, end_frame: int) -> list[int]:
     """
     length = max(end_frame - start_frame, 1)
     return [start_frame + (k + 1) * length // 4 for k in range(KEYFRAMES_PER_SHOT)]
+
+
+def _save(
+    frame: Frame,
+    targets: list[tuple[str, int, int]],
+    out_dir: Path,
+    quality: int,
+    rows: dict[str, list[object]],
+) -> None:
+    """Save ``frame`` as the keyframe of every ``(movie_id, shot_index, k)`` in ``targets``."""
+    for movie_id, shot_index, k in targets:
+        name = keyframe_name(shot_index, k)
+        with atomic_path(out_dir / name) as tmp:
+            Image.fromarray(frame.image).save(tmp, format="JPEG", quality=quality)
+        values = (movie_id, shot_index, k, frame.index, frame.time, name)
+        for key, value in zip(KEYFRAMES.names, values, strict=True):
+            rows[key].append(value)
 
 
 def keyframe_name(shot_index: int, k: int) -> str:
@@ -79,21 +96,20 @@ def write_keyframes(
     size = None
     if height is not None and info.height > height:
         size = (max(2, round(info.width * height / info.height / 2) * 2), height)
-    last = max(wanted) if wanted else -1
+    needed = sorted(wanted)  # a frame a damaged video lost gives way to the next decoded one
+    done = 0
     with open_video(video_path, size=size, threads=threads) as reader:
+        last: Frame | None = None
         for frame in reader.frames():
-            for movie_id, shot_index, k in wanted.get(frame.index, ()):
-                name = keyframe_name(shot_index, k)
-                with atomic_path(out_dir / name) as tmp:
-                    Image.fromarray(frame.image).save(tmp, format="JPEG", quality=quality)
-                for key, value in zip(
-                    KEYFRAMES.names,
-                    (movie_id, shot_index, k, frame.index, frame.time, name),
-                    strict=True,
-                ):
-                    rows[key].append(value)
-            if frame.index >= last:
+            last = frame
+            while done < len(needed) and needed[done] <= frame.index:
+                _save(frame, wanted[needed[done]], out_dir, quality, rows)
+                done += 1
+            if done == len(needed):
                 break
+        while last is not None and done < len(needed):  # lost at the very end
+            _save(last, wanted[needed[done]], out_dir, quality, rows)
+            done += 1
     table = pa.Table.from_pydict(rows, schema=KEYFRAMES)
     order = np.lexsort((table.column("k").to_numpy(), table.column("shot_index").to_numpy()))
     return table.take(pa.array(order))
