@@ -136,13 +136,15 @@ def tables(p: Paths) -> dict[str, list[Table]]:
               "nothing is selected on val here; the paper scores test).", m2s3,
               lower=regress, digits=2),
         table(p, "m2s_table4", "Movies2Scenes Table 4: MovieNet place tagging",
-              "Multi-label place tags of MovieNet scenes from shot features; mAP (%).", ("mAP",)),
+              "Multi-label place tags of MovieNet scenes (E_fixed: mean of the segment's shots; "
+              "E_scene: the segment as one scene); mAP (%).", ("mAP",)),
         table(p, "m2s_table5", "Movies2Scenes Table 5: MovieNet-318 scene boundaries",
               "4-shot windows into a binary MLP; AP (%), with mIoU and Recall@3s.",
               ("AP", "mIoU", "Recall@3s")),
         table(p, "m2s_table6", "Movies2Scenes Table 6: moderation",
-              "AP (%) per content class of the corpus' moderation clips and their mean "
-              "(intimacy stands for the paper's 'sex'); a class with no positive among the "
+              "AP (%) per content class of the corpus' moderation clips (each from its own "
+              "9 frames) and their mean (intimacy stands for the paper's 'sex'); a class "
+              "with no positive among the "
               "held-out clips is left blank.",
               ("intimacy", "violence", "drug_use", "mean")),
     ]  # fmt: skip
