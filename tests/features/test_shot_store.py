@@ -14,6 +14,7 @@ from movierep.errors import UserError
 from movierep.features.scenes import movie_features, shot_features_schema
 from movierep.features.shot_store import (
     ShotFeatureStore,
+    movie_sized_groups,
     regroup_shot_features,
     write_shot_features,
 )
@@ -160,6 +161,10 @@ def test_regroup_streams_a_grouped_file_and_reads_any_other(tmp_path: Path, shuf
         assert torch.equal(store[movie], feats)
         runs = store._index[movie]
         assert len(runs) == 1  # one row group per movie after regrouping
+    # a regrouped file needs no second pass; one 28-row group over a 12-row budget does
+    assert movie_sized_groups(out, rows_per_group=12)  # the 12-shot movie has its own group
+    pq.write_table(table, tmp_path / "one.parquet")
+    assert not movie_sized_groups(tmp_path / "one.parquet", rows_per_group=12)
 
 
 def test_pickled_store_opens_its_own_file_and_feeds_loader_workers(tmp_path: Path) -> None:

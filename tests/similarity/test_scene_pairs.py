@@ -41,6 +41,15 @@ def small_net() -> ShotAdjacencyNet:
     return ShotAdjacencyNet(**NET_KWARGS).eval()
 
 
+def _write_shots(path: Path, feats: dict[str, torch.Tensor]) -> None:
+    """A shot_features table of ``feats`` (movie → (M, D)), rows in shot order."""
+    write_table(path, pa.table({
+        "movie_id": [m for m, f in feats.items() for _ in range(len(f))],
+        "shot_index": [i for f in feats.values() for i in range(len(f))],
+        "feature": embedding_array(torch.cat(list(feats.values())).numpy()),
+    }))  # fmt: skip
+
+
 def test_top_fraction_picks_exactly_the_best_half() -> None:
     scores = torch.tensor([[0.1, 0.9, 0.3], [0.7, 0.2, 0.8]])
     chosen = top_fraction(scores, 0.5)
@@ -149,12 +158,7 @@ def test_select_pairs_streams_the_same_table_to_parquet(tmp_path: Path) -> None:
     write_table(tmp_path / "sim" / "pairs.parquet", pa.table(dict(zip(
         ("movie_a", "movie_b"), zip(*similar, strict=True), strict=True
     ))))  # fmt: skip
-    shot_table = pa.table({
-        "movie_id": [m for m, f in feats.items() for _ in range(len(f))],
-        "shot_index": [i for f in feats.values() for i in range(len(f))],
-        "feature": embedding_array(torch.cat(list(feats.values())).numpy()),
-    })  # fmt: skip
-    write_table(tmp_path / "shots.parquet", shot_table)
+    _write_shots(tmp_path / "shots.parquet", feats)
     out = tmp_path / "p_scene.parquet"
     summary = select_pairs(tmp_path / "sim", tmp_path / "shots.parquet", out, window=4)
     written = read_table(out)
@@ -208,12 +212,7 @@ def test_selection_keeps_a_bounded_number_of_embedded_movies(tmp_path: Path) -> 
     feats = {m: torch.randn(6 + i, 8, generator=g) for i, m in enumerate(movies)}
     similar = [(a, b) for i, a in enumerate(movies) for b in movies[i + 1 : i + 4]]
     similar += [(movies[-1], movies[0])]  # the first movie again, long after it was dropped
-    shot_table = pa.table({
-        "movie_id": [m for m, f in feats.items() for _ in range(len(f))],
-        "shot_index": [i for f in feats.values() for i in range(len(f))],
-        "feature": embedding_array(torch.cat(list(feats.values())).numpy()),
-    })  # fmt: skip
-    write_table(tmp_path / "shots.parquet", shot_table)
+    _write_shots(tmp_path / "shots.parquet", feats)
     store = ShotFeatureStore(tmp_path / "shots.parquet", cache_size=2)
     through_store = list(iter_scene_pairs(net, store, similar, window=4))
     in_memory = list(iter_scene_pairs(net, feats, similar, window=4))

@@ -33,7 +33,7 @@ from torch import Tensor
 from movierep import dist, tables
 from movierep.data.shot_images import ShotImages, to_model_input
 from movierep.errors import UserError
-from movierep.features.shot_store import regroup_shot_features
+from movierep.features.shot_store import movie_sized_groups, regroup_shot_features
 from movierep.jobs import Job, JobReport, run_into_table
 from movierep.models import load_pretrained
 from movierep.models.vit import CLIP_MEAN, CLIP_STD, ViT, load_clip_visual
@@ -228,8 +228,8 @@ def extract_shot_features(
         )
 
     report = _run_per_movie(images, images.movie_ids, work, out, schema, shard, show_progress)
-    if out.is_file() and dist.is_main():  # whole movies per row group: fast per-movie reads
-        regroup_shot_features(out, out)
+    if out.is_file() and dist.is_main() and not movie_sized_groups(out):
+        regroup_shot_features(out, out)  # whole movies per row group: fast per-movie reads
     return report
 
 

@@ -375,6 +375,16 @@ def _movies_in_file_order(file: pq.ParquetFile) -> Iterator[pa.Table]:
         yield pa.Table.from_batches(pieces)
 
 
+def movie_sized_groups(path: str | Path, rows_per_group: int = ROWS_PER_GROUP) -> bool:
+    """Whether no row group of a file passes ``rows_per_group`` rows (footer only).
+
+    True for a file :func:`write_shot_features` wrote (or a small one): regrouping it again
+    would rewrite the same layout, so a resumed ``extract shots`` skips it.
+    """
+    meta = pq.ParquetFile(path).metadata
+    return all(meta.row_group(i).num_rows <= rows_per_group for i in range(meta.num_row_groups))
+
+
 def regroup_shot_features(
     src: str | Path, dst: str | Path, *, rows_per_group: int = ROWS_PER_GROUP
 ) -> Path:
