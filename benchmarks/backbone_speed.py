@@ -98,12 +98,16 @@ def run_case(case: dict[str, Any]) -> dict[str, Any]:
         clips_per_step = B
     else:
         model = slow_d_tiny()
-        head = ProjectionHead(input_dim=model.feature_dim, hidden_dim=256, output_dim=128)
+        head = ProjectionHead(
+            input_dim=model.feature_dim, hidden_dim=256, output_dim=128, num_layers=3
+        )
         modules: list[torch.nn.Module] = [model, head]
         motion = motion_net_tiny() if case["kind"] == "modist" else None
         motion_head = None
         if motion is not None:
-            motion_head = ProjectionHead(input_dim=motion.feature_dim, hidden_dim=256)
+            motion_head = ProjectionHead(
+                input_dim=motion.feature_dim, hidden_dim=256, output_dim=128, num_layers=3
+            )
             modules += [motion, motion_head]
         trainable = [p for m in modules for p in m.parameters()]
         optimizer = torch.optim.SGD(trainable, lr=0.01, momentum=0.9)
@@ -190,7 +194,9 @@ def main(argv: list[str] | None = None) -> int:
         "results": results,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    from movierep import files  # strict JSON: a NaN is written as null
+
+    files.write_json(args.out, report)
     print(f"wrote {args.out}")
     return 0
 

@@ -3,7 +3,7 @@
 Trains the Slow-D backbone with CVRL (``--profile cpu`` by default) on every movie of a
 corpus, extracts one feature per annotated 2 s event for the trained backbone and for the
 same network at initialisation, and scores place and verb labels with a leave-one-movie-out
-cosine 5-NN classifier (:func:`movierep.tasks.probe.event_knn_accuracy`). Writes JSON.
+cosine 5-NN classifier (:func:`movierep.tasks.diagnostics.probe.event_knn_accuracy`). Writes JSON.
 
     python benchmarks/cvrl_learning.py --corpus runs/demo_corpus --steps 400 --out cvrl.json
     python benchmarks/cvrl_learning.py --preset tiny --movies 10 --steps 150 --out cvrl.json
@@ -21,7 +21,7 @@ from movierep import files, tables
 from movierep.checkpoint import read_config, save_checkpoint
 from movierep.cli import main
 from movierep.models import create_model
-from movierep.tasks.probe import event_knn_accuracy
+from movierep.tasks.diagnostics.probe import event_knn_accuracy
 from movierep.train.loop import seed_everything
 
 

@@ -182,7 +182,9 @@ def main() -> None:
 def save(results: dict[str, Any]) -> None:
     """Write the results so far."""
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    from movierep import files  # strict JSON: a NaN is written as null
+
+    files.write_json(RESULTS, results)
 
 
 if __name__ == "__main__":

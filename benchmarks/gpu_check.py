@@ -9,7 +9,7 @@ the GPU busy:
 - ``cvrl``, ``modist``, ``supervised``: Slow-D R50, 16×4 clips at 224², from the corpus'
   Kinetics-style clips (+ the train movies for CVRL / MoDist) through the frame cache;
 - ``txe``: TxE mask prediction on sequences of N = 5 synthetic 2048-d event features;
-- ``txd``: the paper-size TxD (:class:`movierep.tasks.vidsitu_srl.SRLConfig`) on the
+- ``txd``: the paper-size TxD (:class:`movierep.tasks.protocols.vidsitu_srl.SRLConfig`) on the
   corpus' VidSitu role sequences, one synthetic 2048-d event feature as its memory (TxD has
   no recipe: its loop is timed here, the way ``fit`` times its own);
 - ``shot_adjacency``: the shot-adjacency network at 1,024 shots on synthetic 512-d shot
@@ -170,7 +170,7 @@ class Inputs:
 
     @property
     def shots(self) -> Path:
-        """The movies' shots and keyframes (``movierep shots``)."""
+        """The movies' shots and keyframes (``movierep ingest shots``)."""
         return self.work / "shots"
 
     @property
@@ -271,7 +271,7 @@ def write_shot_features(path: str, movies: list[str], sizes: Sizes, seed: int = 
     import pyarrow as pa
 
     from movierep import tables
-    from movierep.features.scenes import shot_features_schema
+    from movierep.features.shot_features import shot_features_schema
 
     rng = np.random.default_rng(seed)
     lo, hi = sizes.shots_per_movie
@@ -299,11 +299,11 @@ def write_vit(path: str, kwargs: dict[str, Any], seed: int = 0) -> str:
     import torch
 
     from movierep.checkpoint import save_checkpoint
-    from movierep.models.vit import ViT
+    from movierep.models.factory import create_model, model_config
 
     torch.manual_seed(seed)
-    model = ViT(**kwargs)
-    save_checkpoint(path, model, "vit", dict(model.model_kwargs))
+    model = create_model("vit", **kwargs)
+    save_checkpoint(path, model, "vit", model_config(model))
     return path
 
 
@@ -496,8 +496,8 @@ def _role_tokens(c: Child) -> tuple[Any, int, str]:
     import torch
 
     from movierep.data.benchmarks.vidsitu import load_vidsitu
-    from movierep.tasks.role_text import RoleTokenizer
-    from movierep.tasks.vidsitu_srl import role_sequences
+    from movierep.tasks.protocols.role_text import RoleTokenizer
+    from movierep.tasks.protocols.vidsitu_srl import role_sequences
 
     events = role_sequences(load_vidsitu(c.inputs.corpus / "vidsitu", "train"))
     tok = RoleTokenizer.build(events)
@@ -513,8 +513,8 @@ def run_txd(c: Child) -> tuple[History, dict[str, Any]]:
     import torch
 
     from movierep import dist
-    from movierep.models.txd import TxD
-    from movierep.tasks.vidsitu_srl import CPU, SRLConfig
+    from movierep.models.txd import TxD, TxDConfig
+    from movierep.tasks.protocols.vidsitu_srl import CPU, SRLConfig
 
     cfg = SRLConfig() if c.sizes.profile == "paper" else CPU
     tokens, vocab, source = _role_tokens(c)
@@ -522,12 +522,12 @@ def run_txd(c: Child) -> tuple[History, dict[str, Any]]:
     memory = torch.randn(len(tokens), 1, c.sizes.event_dim, generator=g)
     device = dist.device(c.sizes.device)
     torch.manual_seed(0)
-    model = TxD(
+    model = TxD(TxDConfig(
         vocab, c.sizes.event_dim, hidden_dim=cfg.hidden_dim, num_layers=cfg.num_layers,
         num_heads=cfg.num_heads, ffn_dim=cfg.ffn_dim, output_dim=cfg.output_dim,
         dropout=cfg.dropout, max_len=max(64, tokens.shape[1] + cfg.max_new_tokens),
         pad_id=0, vision=True,
-    ).to(device)  # fmt: skip
+    )).to(device)  # fmt: skip
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     use_bf16 = device.type == "cuda"
     history: History = []
@@ -568,7 +568,7 @@ CASES: dict[str, tuple[str, float | None, Callable[[Child], tuple[History, dict[
 def paper_batch(case: str, sizes: Sizes) -> int:
     """The profile's per-process batch (capped in the smoke run)."""
     from movierep.recipes import cvrl, maskpred, modist, moviesim, scenes, supervised
-    from movierep.tasks.vidsitu_srl import CPU, SRLConfig
+    from movierep.tasks.protocols.vidsitu_srl import CPU, SRLConfig
 
     if case == "txd":
         batch = (SRLConfig() if sizes.profile == "paper" else CPU).batch_size
@@ -885,7 +885,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{r['case']}: {r['status']}: {r['error'][:300]}")
     payload["markdown"] = table
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(payload, indent=1) + "\n")
+    from movierep import files  # strict JSON: a NaN is written as null
+
+    files.write_json(out, payload, indent=1)
     print(f"wrote {out}")
     return 2 if problem else 0
 

@@ -19,9 +19,10 @@ fewer steps than the demo's 200 (``steps_timed``); time per run is linear in the
 train equally well.
 
 TxD and the Object Transformer (``transformer_heads``) compare their per-seed loop
-(:func:`~movierep.tasks.vidsitu_srl.train_decoder`, :func:`~movierep.tasks.lvu_ot.run_ot_task`)
-with the vmapped ensembles (:func:`~movierep.tasks.vidsitu_srl.train_decoders`,
-:func:`~movierep.tasks.lvu_ot.ot_task_runs`) at small sizes.
+(:func:`~movierep.tasks.protocols.vidsitu_srl.train_decoder`,
+:func:`~movierep.tasks.protocols.lvu_ot.run_ot_task`) with the vmapped ensembles
+(:func:`~movierep.tasks.protocols.vidsitu_srl.train_decoders`,
+:func:`~movierep.tasks.protocols.lvu_ot.ot_task_runs`) at small sizes.
 
 Run with one thread (the machine has 2 cores, shared while measuring)::
 
@@ -48,14 +49,14 @@ import torch.nn.functional as F
 from movierep import files
 from movierep.data.benchmarks.vidsitu import VidSituClip, VidSituEvent
 from movierep.tables import embedding_array
-from movierep.tasks import lvu_ot, vidsitu_srl
-from movierep.tasks.feature_classifier import (
+from movierep.tasks.heads.feature_classifier import (
     ClassifierConfig,
     FeatureClassifier,
     class_scores,
     fit_classifier_ensemble,
 )
-from movierep.tasks.role_text import RoleTokenizer
+from movierep.tasks.protocols import lvu_ot, lvu_spans, vidsitu_srl
+from movierep.tasks.protocols.role_text import RoleTokenizer
 
 RESULTS = Path(__file__).parent / "results" / "head_ensembles.json"
 RUN_COUNTS = (2, 5, 10)
@@ -228,7 +229,7 @@ def bench_ot(quick: bool) -> dict[str, Any]:
             "class_id class_name youtube_id imdb_id\n" + "\n".join(rows) + "\n"
         )
     centres = rng.normal(size=(3, 32))
-    cols: dict[str, list[Any]] = {k: [] for k in lvu_ot.INSTANCE_COLUMNS}
+    cols: dict[str, list[Any]] = {k: [] for k in lvu_spans.INSTANCE_COLUMNS}
     for k in range(videos):
         for s in range(seconds):
             for link in range(2):
@@ -241,7 +242,7 @@ def bench_ot(quick: bool) -> dict[str, Any]:
                 cols["feature"].append(centres[ys[k]] + rng.normal(size=32))
     table = pa.table({**{k: v for k, v in cols.items() if k != "feature"},
                       "feature": embedding_array(np.array(cols["feature"]))})  # fmt: skip
-    data = lvu_ot.TokenTables(table, None)
+    data = lvu_spans.TokenTables(table, None)
     cfg = lvu_ot.OTConfig(dropout=0.0, epochs=0.5 if quick else 1.0, eval_stride=30)
     loop = [timed(lambda s=s: lvu_ot.run_ot_task(root, "relationship", data, cfg, s))[0]
             for s in (0, 1)]  # fmt: skip

@@ -11,8 +11,8 @@ Issues 17 and 31's measurement. For every ``--seeds`` seed and ``--methods`` met
    camera's motion),
 2. extracts one feature per annotated 2 s event (for MoDist also the motion pathway's own
    features, probed the same way: ``motion_verb_knn`` / ``motion_verb_linear``),
-3. probes them (:mod:`movierep.tasks.event_probes`: verb and place, leave-one-movie-out
-   kNN and a train → held-out linear probe; :mod:`movierep.tasks.context_probes`: the
+3. probes them (:mod:`movierep.tasks.diagnostics.event_probes`: verb and place, leave-one-movie-out
+   kNN and a train → held-out linear probe; :mod:`movierep.tasks.diagnostics.context_probes`: the
    relation of two events),
 4. for the self-supervised backbones, pretrains TxE with mask prediction on the features
    and measures masked-event retrieval (TxE vs. the mean of the visible events), the verb
@@ -46,13 +46,16 @@ from movierep.data.sequences import EventSequenceDataset
 from movierep.features.contextualize import contextualize
 from movierep.features.extract import events_from_corpus, extract_with_checkpoint
 from movierep.features.motion import extract_motion_features
-from movierep.models import MODELS, load_pretrained
+from movierep.models import create_model, load_pretrained
 from movierep.models.factory import arch_name
 from movierep.recipes import cvrl, maskpred, modist, supervised
-from movierep.tasks.context_probes import relation_probe, verb_from_context_probe
-from movierep.tasks.event_probes import probe_event_features
-from movierep.tasks.maskpred_retrieval import context_mean_predictor, masked_event_retrieval
-from movierep.tasks.protocol import mean_and_se
+from movierep.tasks.diagnostics.context_probes import relation_probe, verb_from_context_probe
+from movierep.tasks.diagnostics.event_probes import probe_event_features
+from movierep.tasks.diagnostics.maskpred_retrieval import (
+    context_mean_predictor,
+    masked_event_retrieval,
+)
+from movierep.tasks.heads.protocol import mean_and_se
 from movierep.train.loop import seed_everything
 
 METHODS = ("random", "cvrl", "modist", "modist-other", "modist-raw", "supervised", "supervised-k")
@@ -78,7 +81,7 @@ def train_backbone(method: str, corpus: Path, out: Path, seed: int, args: Any) -
     if method == "random":
         cfg = cvrl.resolve("cpu", sets=sets)
         seed_everything(seed)
-        model = MODELS[cfg.model.arch](input_difference=cfg.model.input_difference)
+        model = create_model(cfg.model.arch, input_difference=cfg.model.input_difference)
         ckpt = out / "random"
         run_config = {**config.to_dict(cfg), "method": "random"}
         save_checkpoint(ckpt, model, arch_name(model), model.model_kwargs, run_config=run_config)

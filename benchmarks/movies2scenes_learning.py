@@ -1,6 +1,6 @@
 """Does scene contrast learn? Movies2Scenes on one corpus: E_fixed against E_scene per source.
 
-Issue 19's measurement, on a corpus' shots folder (``movierep shots``). Once:
+Issue 19's measurement, on a corpus' shots folder (``movierep ingest shots``). Once:
 
 1. E_fixed: the image ViT (``--encoder``: a CLIP file or a ViT checkpoint; default: train
    movierep's stand-in with ``train image-encoder --profile cpu`` on the train movies),
@@ -40,18 +40,17 @@ import numpy as np
 
 from movierep import files, tables
 from movierep.data.corpus import Corpus
-from movierep.features.scenes import (
+from movierep.features.image_encoder import shot_times
+from movierep.features.scene_features import (
     concatenate_features,
     extract_scene_features,
-    extract_shot_features,
-    pool_shot_features,
     shot_ranges,
-    shot_times,
 )
+from movierep.features.shot_features import extract_shot_features, pool_shot_features
 from movierep.recipes import image_encoder, moviesim, scenes
 from movierep.similarity.scene_pairs import select_pairs
-from movierep.tasks.place_retrieval import corpus_scene_places, retrieval_by_split
-from movierep.tasks.protocol import mean_and_se
+from movierep.tasks.heads.protocol import mean_and_se
+from movierep.tasks.protocols.place_retrieval import corpus_scene_places, retrieval_by_split
 
 ABLATIONS: dict[str, dict[str, Any]] = {
     "ablation-selection": {"source": "cowatch", "space": "fixed"},

@@ -53,10 +53,10 @@ def run_case(case: dict[str, Any]) -> dict[str, Any]:
     """Time one case in this process; returns the measurements."""
     import torch
 
-    from movierep.models.shot_adjacency import ShotAdjacencyNet
+    from movierep.models.shot_adjacency import ShotAdjacencyConfig, ShotAdjacencyNet
     from movierep.models.vit import vit_b16, vit_tiny
     from movierep.pretrain.moviesim import MovieSimilarity
-    from movierep.pretrain.scene_moco import SceneMoCo
+    from movierep.pretrain.scene_moco import SceneMoCo, SceneMoCoConfig
 
     torch.manual_seed(0)
     baseline = max_rss_mb()
@@ -65,7 +65,14 @@ def run_case(case: dict[str, Any]) -> dict[str, Any]:
         S, D, k, s = case["shots"], case["dim"], case["kernel"], case["stride"]
         objective: torch.nn.Module = MovieSimilarity(
             ShotAdjacencyNet(
-                D, num_shots=S, scene_kernel=k, scene_stride=s, pool_kernel=k, pool_stride=s
+                ShotAdjacencyConfig(
+                    input_dim=D,
+                    num_shots=S,
+                    scene_kernel=k,
+                    scene_stride=s,
+                    pool_kernel=k,
+                    pool_stride=s,
+                )
             )
         )
         batch = {
@@ -75,7 +82,7 @@ def run_case(case: dict[str, Any]) -> dict[str, Any]:
         }  # fmt: skip
         items = B
     elif case["kind"] == "scenes":
-        objective = SceneMoCo(vit_tiny(), queue_size=4096, momentum=0.99)
+        objective = SceneMoCo(vit_tiny(), SceneMoCoConfig(queue_size=4096, momentum=0.99))
         n = case["shots"]
         batch = {"query": torch.randn(B, n, 3, 64, 112), "key": torch.randn(B, n, 3, 64, 112)}
         items = B
@@ -164,7 +171,9 @@ def main(argv: list[str] | None = None) -> int:
         "results": results,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    from movierep import files  # strict JSON: a NaN is written as null
+
+    files.write_json(args.out, report)
     print(f"wrote {args.out}")
     return 0
 

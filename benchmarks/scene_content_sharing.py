@@ -5,7 +5,7 @@ scene encoder learns from scene pairs of *similar* movies, which help only if si
 movies share scene content more often than random movies do. For each similarity source
 
 - ``cowatch``: each movie's top-3 movies by the number of users who watched both;
-- ``cowatch_next``: the pipeline's co-watch (``similarity.movie_pairs.cowatch_pairs``,
+- ``cowatch_next``: the pipeline's co-watch (``similarity.cowatch.cowatch_pairs``,
   k = 3: the movies most often watched right after it);
 - ``genre``: every pair of movies of the same genre;
 - ``synopsis``: each movie's top-3 by TF-IDF cosine of the synopses (scikit-learn
@@ -47,7 +47,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 
 from movierep import files
 from movierep.data.corpus import Corpus
-from movierep.similarity.movie_pairs import cowatch_pairs
+from movierep.similarity.cowatch import cowatch_pairs
 
 RESULTS = Path(__file__).parent / "results" / "scene_content_sharing.json"
 K = 3

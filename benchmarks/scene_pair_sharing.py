@@ -32,7 +32,7 @@ import pyarrow as pa
 from movierep import files, tables
 from movierep.checkpoint import read_config
 from movierep.data.corpus import Corpus
-from movierep.features.scenes import shot_times
+from movierep.features.image_encoder import shot_times
 from movierep.similarity.scene_pairs import select_pairs
 
 RESULTS = Path(__file__).parent / "results" / "scene_pair_sharing.json"

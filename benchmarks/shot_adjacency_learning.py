@@ -35,11 +35,11 @@ from sklearn.linear_model import LogisticRegression
 
 from movierep import files, tables
 from movierep.data.corpus import Corpus
-from movierep.features.scenes import movie_features
+from movierep.features.shot_features import movie_features
 from movierep.recipes import moviesim
 from movierep.similarity.movie_pairs import movie_pairs, negative_pairs
 from movierep.similarity.scene_pairs import pair_list
-from movierep.tasks.protocol import mean_and_se
+from movierep.tasks.heads.protocol import mean_and_se
 
 RESULTS = Path(__file__).parent / "results" / "shot_adjacency_learning.json"
 

@@ -3,7 +3,7 @@
 Writes ``benchmarks/results/shot_store_memory.json``. Movies2Scenes reads E_fixed shot
 features one movie pair at a time (movie-similarity learning, scene-pair selection); the
 paper's catalog is 30K movies, 33M shots × 512 float32 ≈ 67 GB, so the features must not
-be loaded whole (:func:`movierep.features.scenes.movie_features` did that). This measures
+be loaded whole (:func:`movierep.features.shot_features.movie_features` did that). This measures
 :class:`movierep.features.shot_store.ShotFeatureStore` at real-catalog row counts:
 
 1. ``write``: a synthetic ``shot_features`` table of 10,000 movies × 1,500 shots (15M rows)
@@ -55,13 +55,13 @@ import torch
 
 from movierep import tables
 from movierep.checkpoint import save_checkpoint
-from movierep.features.scenes import movie_features, shot_features_schema
+from movierep.features.shot_features import movie_features, shot_features_schema
 from movierep.features.shot_store import (
     ShotFeatureStore,
     regroup_shot_features,
     write_shot_features,
 )
-from movierep.models.shot_adjacency import ShotAdjacencyNet
+from movierep.models.factory import create_model, model_config
 from movierep.similarity import scene_pairs
 from movierep.similarity.scene_pairs import select_pairs
 
@@ -164,8 +164,8 @@ def case_select(args: dict[str, Any]) -> dict[str, Any]:
         raise RuntimeError("select_pairs does not read through the ShotFeatureStore")
     run = Path(args["run"])
     torch.manual_seed(0)
-    net = ShotAdjacencyNet(input_dim=args["dim"], **NET)
-    save_checkpoint(run / "last", net, "shot_adjacency", {"input_dim": args["dim"], **NET})
+    net = create_model("shot_adjacency", input_dim=args["dim"], **NET)
+    save_checkpoint(run / "last", net, "shot_adjacency", model_config(net))
     rng = np.random.default_rng(1)
     ids = movie_ids(args["movies"])
     chosen = rng.choice(len(ids), SELECT_MOVIES, replace=False)

@@ -56,7 +56,7 @@ OLD = ["--set", "data.frame_cache=decode", "--set", "data.augment_on=worker"]
 
 def prepare(work: Path) -> dict[str, Path]:
     """The demo's stages that make every recipe's inputs (each run once, then reused)."""
-    from movierep.demo.hierarchy import Paths
+    from movierep.demo.paths import Paths
     from movierep.demo.pipeline import Pipeline
     from movierep.demo.presets import PRESETS
     from movierep.demo.run import stages
@@ -227,7 +227,9 @@ def main() -> None:
         "results": results,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(payload, indent=2) + "\n")
+    from movierep import files  # strict JSON: a NaN is written as null
+
+    files.write_json(args.out, payload)
     print(f"wrote {args.out}")
 
 

@@ -31,9 +31,9 @@ from typing import Any
 from movierep.data.benchmarks.vidsitu import EVENT_KEYS, EVREL_LABELS, arg_short_name, load_vidsitu
 from movierep.metrics.vidsitu import relation_metrics, verb_metrics
 from movierep.metrics.vidsitu_srl import select_references, srl_metrics
-from movierep.tasks.vidsitu_relations import annotated_relations
-from movierep.tasks.vidsitu_srl import scored_annotations
-from movierep.tasks.vidsitu_verbs import verb_votes
+from movierep.tasks.protocols.vidsitu_relations import annotated_relations
+from movierep.tasks.protocols.vidsitu_srl import scored_annotations
+from movierep.tasks.protocols.vidsitu_verbs import verb_votes
 
 
 def official_module(vidsitu: Path, coval: Path) -> Any:

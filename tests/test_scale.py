@@ -16,7 +16,7 @@ from movierep.checkpoint import save_checkpoint
 from movierep.cli import main
 from movierep.jobs import JobReport, run_jobs
 from movierep.models.slow_d import slow_d_tiny
-from movierep.models.vit import ViT
+from movierep.models.vit import ViT, ViTConfig
 from movierep.store.embed import embed_catalog
 from movierep.store.layout import LEVELS, level_files, movie_file, read_level
 from movierep.store.verify import verify
@@ -48,7 +48,9 @@ def ckpts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     )
     for name, dim, seed in (("shot", 16, 1), ("scene", 24, 2)):
         torch.manual_seed(seed)
-        model = ViT(image_size=32, patch_size=16, width=32, layers=1, heads=1, output_dim=dim)
+        model = ViT(
+            ViTConfig(image_size=32, patch_size=16, width=32, layers=1, heads=1, output_dim=dim)
+        )
         save_checkpoint(root / name, model.eval(), "vit", model.model_kwargs)
     return {"bb": root / "bb", "shot": root / "shot", "scene": root / "scene"}
 
@@ -201,10 +203,10 @@ def test_engine_ray_without_ray_is_one_line(
     video = str(tmp_path / "m.mp4")
     for argv in (
         ["embed", video, "--out", str(tmp_path / "s"), "--engine", "ray"],
-        ["events", video, "--out", str(tmp_path / "e"), "--engine", "ray"],
+        ["ingest", "events", video, "--out", str(tmp_path / "e"), "--engine", "ray"],
     ):
         assert main(argv) == 2
         lines = capsys.readouterr().err.strip().splitlines()
         assert len(lines) == 1 and "pip install 'movierep[scale]'" in lines[0], lines
-    assert main(["shots", video, "--out", str(tmp_path / "e"), "--workers", "2"]) == 2
+    assert main(["ingest", "shots", video, "--out", str(tmp_path / "e"), "--workers", "2"]) == 2
     assert "--engine ray" in capsys.readouterr().err

@@ -25,9 +25,9 @@ from movierep.data.clips import centered_start
 from movierep.data.shot_images import to_model_input
 from movierep.errors import UserError
 from movierep.models import load_pretrained
+from movierep.models.factory import create_model
 from movierep.models.slow_d import slow_d_tiny
-from movierep.models.txe import TxE
-from movierep.models.vit import CLIP_MEAN, CLIP_STD, ViT
+from movierep.models.vit import CLIP_MEAN, CLIP_STD, ViT, ViTConfig
 from movierep.store import embed
 from movierep.store.embed import embed_at, embed_catalog, embed_video
 from movierep.store.layout import (
@@ -49,7 +49,9 @@ WINDOW = 3  # shots per scene
 
 def vit(dim: int, seed: int) -> ViT:
     torch.manual_seed(seed)
-    return ViT(image_size=32, patch_size=16, width=32, layers=1, heads=1, output_dim=dim).eval()
+    return ViT(
+        ViTConfig(image_size=32, patch_size=16, width=32, layers=1, heads=1, output_dim=dim)
+    ).eval()
 
 
 @pytest.fixture(scope="module")
@@ -66,9 +68,9 @@ def ckpts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         save_checkpoint(root / name, model, "vit", model.model_kwargs)
     kwargs = {"input_dim": 256, "hidden_dim": 16, "num_layers": 1, "num_heads": 2}
     torch.manual_seed(3)
-    save_checkpoint(root / "txe", TxE(**kwargs), "txe", kwargs)
+    save_checkpoint(root / "txe", create_model("txe", **kwargs), "txe", kwargs)
     bad = {**kwargs, "input_dim": 12}
-    save_checkpoint(root / "txe12", TxE(**bad), "txe", bad)
+    save_checkpoint(root / "txe12", create_model("txe", **bad), "txe", bad)
     return {"bb": root / "bb", "shot": root / "shot", "scene": root / "scene",
             "txe": root / "txe", "txe12": root / "txe12"}  # fmt: skip
 

@@ -29,7 +29,7 @@ from PIL import Image
 from movierep.checkpoint import save_checkpoint
 from movierep.cli import main
 from movierep.errors import UserError
-from movierep.models.vit import ViT
+from movierep.models.vit import ViT, ViTConfig
 from movierep.store.embed import embed_catalog
 from movierep.store.index import index_dir
 from movierep.store.layout import (
@@ -40,7 +40,7 @@ from movierep.store.layout import (
     write_info,
 )
 from movierep.tables import to_numpy_embeddings
-from movierep.tasks.feature_classifier import FeatureClassifier
+from movierep.tasks.heads.feature_classifier import FeatureClassifier
 from movierep.web.app import create_app
 from movierep.web.moderation import load_head, save_head
 from movierep.web.store_files import BadPathError, FileNotInStoreError, store_file
@@ -53,7 +53,9 @@ D = 24
 def store(tiny_corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("web")
     torch.manual_seed(2)
-    vit = ViT(image_size=32, patch_size=16, width=32, layers=1, heads=1, output_dim=D).eval()
+    vit = ViT(
+        ViTConfig(image_size=32, patch_size=16, width=32, layers=1, heads=1, output_dim=D)
+    ).eval()
     save_checkpoint(root / "scene_ckpt", vit, "vit", vit.model_kwargs)
     report = embed_catalog(
         [tiny_corpus], root / "store", ["scene"], scene_encoder=root / "scene_ckpt",

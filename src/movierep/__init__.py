@@ -26,7 +26,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from movierep.version import __version__
 
 #: public name -> the module that defines it
 _API = {
@@ -56,9 +56,9 @@ _API = {
     # features and tables
     "extract_event_features": "movierep.features.extract",
     "contextualize": "movierep.features.contextualize",
-    "load_image_encoder": "movierep.features.scenes",
-    "extract_shot_features": "movierep.features.scenes",
-    "extract_scene_features": "movierep.features.scenes",
+    "load_image_encoder": "movierep.features.image_encoder",
+    "extract_shot_features": "movierep.features.shot_features",
+    "extract_scene_features": "movierep.features.scene_features",
     # Movies2Scenes: movie similarity and scene pairs
     "movie_pairs": "movierep.similarity.movie_pairs",
     "select_scene_pairs": "movierep.similarity.scene_pairs",
@@ -109,11 +109,9 @@ if TYPE_CHECKING:
     from movierep.errors import UserError
     from movierep.features.contextualize import contextualize
     from movierep.features.extract import extract_event_features
-    from movierep.features.scenes import (
-        extract_scene_features,
-        extract_shot_features,
-        load_image_encoder,
-    )
+    from movierep.features.image_encoder import load_image_encoder
+    from movierep.features.scene_features import extract_scene_features
+    from movierep.features.shot_features import extract_shot_features
     from movierep.losses.infonce import info_nce
     from movierep.losses.maskpred import maskpred_loss
     from movierep.losses.queue import FeatureQueue

@@ -50,8 +50,45 @@ def to_dict(cfg: Any) -> dict[str, Any]:
 
 
 def from_dict(cls: type[C], data: Mapping[str, Any], *, source: str = "config") -> C:
-    """Build ``cls`` from a (possibly partial) nested dict, validating keys and types."""
-    return _apply(cls(), _flatten(data), source)
+    """Build ``cls`` from a (possibly partial) nested dict, validating keys and types.
+
+    Fields without a default (e.g. ``TxDConfig.vocab_size``) must be in ``data``; the
+    others default to the class's values.
+    """
+    flat = _flatten(data)
+    required = [
+        f.name
+        for f in dataclasses.fields(cls)  # type: ignore[arg-type]
+        if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+    ]
+    missing = [name for name in required if name not in flat]
+    if missing:
+        raise UserError(f"{source}: {cls.__name__} needs {', '.join(missing)}")
+    given = {name: _coerce_field(cls, name, flat.pop(name), source) for name in required}
+    return _apply(cls(**given), flat, source)
+
+
+def override(cfg: C, changes: Mapping[str, Any], *, source: str = "overrides") -> C:
+    """``cfg`` with the (nested or ``section.field``) ``changes``, validated and type-checked.
+
+    Like :func:`dataclasses.replace`, but an unknown key or a value of the wrong type is a
+    :class:`~movierep.errors.UserError`, and JSON lists become tuples where a tuple is due.
+    """
+    return _apply(cfg, _flatten(changes), source)
+
+
+def preset_overrides(section: str, preset: Any) -> dict[str, Any]:
+    """The flat ``section.field`` overrides that turn a config class's defaults into ``preset``.
+
+    A run config's profile uses it to name a model-size preset defined beside its model
+    (e.g. ``preset_overrides("model", VIT_TINY)``) instead of repeating its sizes.
+    """
+    base = type(preset)()
+    return {
+        f"{section}.{f.name}": getattr(preset, f.name)
+        for f in dataclasses.fields(preset)
+        if getattr(preset, f.name) != getattr(base, f.name)
+    }
 
 
 def build(
@@ -211,12 +248,16 @@ def _field(cfg: Any, name: str, key: str, source: str) -> Any:
 
 def _coerce(cfg: Any, name: str, value: Any, source: str) -> Any:
     """Check ``value`` against the annotated type of ``cfg.name``; convert lists to tuples."""
-    hint = typing.get_type_hints(type(cfg))[name]
+    return _coerce_field(type(cfg), name, value, source)
+
+
+def _coerce_field(cls: type, name: str, value: Any, source: str) -> Any:
+    hint = typing.get_type_hints(cls)[name]
     try:
         return _coerce_to(hint, value)
     except (TypeError, ValueError):
         raise UserError(
-            f"{source}: {type(cfg).__name__}.{name} expects {_type_name(hint)}, got {value!r}"
+            f"{source}: {cls.__name__}.{name} expects {_type_name(hint)}, got {value!r}"
         ) from None
 
 

@@ -11,8 +11,8 @@ from movierep.cli import main
 COMMANDS = [
     ["corpus", "make"],
     ["corpus", "preview"],
-    ["shots"],
-    ["events"],
+    ["ingest", "shots"],
+    ["ingest", "events"],
     ["train", "backbone"],
     ["train", "contextualizer"],
     ["extract", "events"],
@@ -46,7 +46,7 @@ def test_top_level_help_lists_every_command(capsys: pytest.CaptureFixture[str]) 
         main(["--help"])
     assert done.value.code == 0
     out = capsys.readouterr().out
-    for name in ("corpus", "shots", "events", "train", "extract", "eval", "demo"):
+    for name in ("corpus", "ingest", "train", "extract", "eval", "demo"):
         assert f"    {name}" in out
 
 
@@ -64,7 +64,7 @@ def test_every_command_help_ends_with_an_example(
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["shots", "{tmp}/missing.mp4", "--out", "{tmp}/o"], "missing.mp4"),
+        (["ingest", "shots", "{tmp}/missing.mp4", "--out", "{tmp}/o"], "missing.mp4"),
         (["extract", "events", "--backbone", "{tmp}", "--videos", "{tmp}/a.mp4",
           "--out", "{tmp}/f.parquet"], "not a movierep checkpoint"),
         (["train", "contextualizer", "--features", "{tmp}/none.parquet", "--out", "{tmp}/r"],
@@ -72,8 +72,8 @@ def test_every_command_help_ends_with_an_example(
         (["train", "contextualizer", "--features", "{tmp}/none.parquet", "--out", "{tmp}/r",
           "--set", "nope.x=1"], "nope"),
         (["corpus", "preview", "{tmp}"], "not a corpus"),
-        (["eval", "vidsitu-verbs", "--data", "{tmp}", "--row", "x:{tmp}/bb"], "vseg_split_train"),
-        (["eval", "vidsitu-relations", "--data", "{tmp}", "--row", "nocolon"], "NAME:BACKBONE"),
+        (["eval", "vidsitu-verbs", "--data", "{tmp}", "--row", "x={tmp}/bb"], "vseg_split_train"),
+        (["eval", "vidsitu-relations", "--data", "{tmp}", "--row", "x=a,b,c"], "NAME= then 1 to 2"),
         (["demo", "--out", "{tmp}/d", "--preset", "tiny", "--seed", "x"], None),
     ],
 )  # fmt: skip

@@ -22,9 +22,11 @@ def test_eval_writes_the_table_json_and_official_predictions(
     run_config = {"data": {"num_frames": 4, "frame_stride": 6, "crop_size": 32}}
     save_checkpoint(tmp_path / "bb", model, "slow_d", model.model_kwargs, run_config=run_config)
     out = tmp_path / "eval.json"
-    extra = ["--row", "blind:none", "--steps", "5"] if task == "vidsitu-srl" else []
+    extra = (
+        ["--row", "blind=none", "--profile", "cpu", "--steps", "5"] if task == "vidsitu-srl" else []
+    )
     argv = [
-        "eval", task, "--data", str(tiny_corpus / "vidsitu"), "--row", f"random:{tmp_path / 'bb'}",
+        "eval", task, "--data", str(tiny_corpus / "vidsitu"), "--row", f"random={tmp_path / 'bb'}",
         "--runs", "2", "--out", str(out), "--write-predictions", str(tmp_path / "pred.pkl"),
         *extra,
     ]  # fmt: skip

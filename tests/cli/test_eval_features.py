@@ -118,14 +118,17 @@ def test_compare_prints_feature_sets_side_by_side_and_writes_json(
         protocol,
         "--data",
         str(data),
-        "--compare",
+        "--row",
         f"A={a}",
+        "--row",
         f"B={b}",
         "--out",
         str(tmp_path / "r.json"),
     ]
     if protocol != "place-retrieval":
         argv += ["--runs", "2"]
+    if protocol in ("lvu", "movienet-places", "movienet-sbd"):
+        argv += ["--profile", "cpu"]
     if protocol == "lvu":
         argv += ["--tasks", "scene", "view_count"]
     if protocol == "movienet-sbd":
@@ -157,8 +160,10 @@ def test_a_feature_table_missing_a_video_is_one_line_and_exit_2(
                 "lvu",
                 "--data",
                 str(data),
-                "--features",
+                "--row",
                 str(table),
+                "--profile",
+                "cpu",
                 "--tasks",
                 "scene",
                 "--runs",
@@ -187,7 +192,7 @@ def test_another_embedding_column_is_read_with_a_hash(
         to_numpy_embeddings(read.column("feature")), to_numpy_embeddings(context)
     )
     assert read_features(str(path)).column("feature").equals(table.column("feature"))
-    argv = ["eval", "place-retrieval", "--data", str(data), "--features", f"{path}#nope"]
+    argv = ["eval", "place-retrieval", "--data", str(data), "--row", f"{path}#nope"]
     assert main(argv) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "events.parquet" in err[0] and "nope" in err[0]
@@ -200,10 +205,10 @@ def test_another_embedding_column_is_read_with_a_hash(
 def test_profile_picks_the_supplements_head(
     protocol: str, runner: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """``--profile paper`` hands the protocol the supplement's head; the default is cpu."""
+    """``--profile cpu`` hands the protocol our short head; the default is the supplement's."""
     from movierep.cli import evaluate_features
-    from movierep.tasks.lvu import PROFILES
-    from movierep.tasks.movienet import PLACE_PROFILES, SBD_PROFILES
+    from movierep.tasks.protocols.lvu import PROFILES
+    from movierep.tasks.protocols.movienet import PLACE_PROFILES, SBD_PROFILES
 
     seen: list[object] = []
 
@@ -217,8 +222,8 @@ def test_profile_picks_the_supplements_head(
     table = tmp_path / "f.parquet"
     table.write_bytes(b"")  # only its existence is checked before the (faked) protocol
     monkeypatch.setattr(evaluate_features, "read_features", lambda spec: None)
-    for profile in ("paper", None):
-        argv = ["eval", protocol, "--data", str(tmp_path), "--features", str(table)]
+    for profile in ("cpu", None):
+        argv = ["eval", protocol, "--data", str(tmp_path), "--row", str(table)]
         assert main(argv + (["--profile", profile] if profile else [])) == 0
     expected = {"lvu": PROFILES, "movienet-places": PLACE_PROFILES, "movienet-sbd": SBD_PROFILES}
-    assert seen == [expected[protocol]["paper"], expected[protocol]["cpu"]]
+    assert seen == [expected[protocol]["cpu"], expected[protocol]["paper"]]

@@ -76,8 +76,8 @@ def test_instances_and_table5_end_to_end(
     out = tmp_path / "t5.json"
     argv = ["eval", "lvu-ot", "--data", str(lvu), "--tasks", "scene", "like_ratio", "--runs", "2",
             "--epochs", "0.5", "--pretrain-steps", "3", "--eval-stride", "20", "--out", str(out),
-            "--row", "OT", str(inst), "-", "--row", "scene", "-", str(events),
-            "--row", "OT++", str(inst), str(events)]  # fmt: skip
+            "--profile", "cpu", "--row", f"OT={inst},-", "--row", f"scene=-,{events}",
+            "--row", f"OT++={inst},{events}"]  # fmt: skip
     assert main(argv) == 0
     printed = capsys.readouterr().out
     assert "| #top-1 |" in printed and "| mean rank |" in printed
@@ -107,5 +107,5 @@ def test_bad_input_is_one_line_and_exit_2(
     assert main(argv) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "none.json" in err[0]
-    assert main(["eval", "lvu-ot", "--data", str(lvu), "--row", "x", "-", "-"]) == 2
+    assert main(["eval", "lvu-ot", "--data", str(lvu), "--row", "x=-,-"]) == 2
     assert "give instance features" in capsys.readouterr().err

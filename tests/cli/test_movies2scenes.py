@@ -26,7 +26,10 @@ FAST = ["--profile", "cpu", "--set", "train.device=cpu", "--set", "train.num_wor
 @pytest.fixture(scope="module")
 def shots(tiny_corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("m2s") / "shots"
-    assert main(["shots", str(tiny_corpus), "--out", str(out), "--detector", "scenedetect"]) == 0
+    assert (
+        main(["ingest", "shots", str(tiny_corpus), "--out", str(out), "--detector", "scenedetect"])
+        == 0
+    )
     return out
 
 

@@ -13,7 +13,7 @@ from movierep.checkpoint import save_checkpoint
 from movierep.cli import main
 from movierep.features.contextualize import contextualize
 from movierep.models.slow_d import slow_d_tiny
-from movierep.models.txe import TxE
+from movierep.models.txe import TxE, TxEConfig
 from movierep.tables import EVENTS, embedding_array, read_table, to_numpy_embeddings, write_table
 
 
@@ -164,7 +164,7 @@ def test_extract_events_adds_context_features(tmp_path: Path) -> None:
     write_table(tmp_path / "events.parquet", events)
     backbone = slow_d_tiny()
     save_checkpoint(tmp_path / "backbone", backbone, "slow_d", backbone.model_kwargs)
-    txe = TxE(input_dim=backbone.feature_dim, hidden_dim=16, num_layers=1, num_heads=2)
+    txe = TxE(TxEConfig(input_dim=backbone.feature_dim, hidden_dim=16, num_layers=1, num_heads=2))
     kwargs = {"input_dim": backbone.feature_dim, "hidden_dim": 16, "num_layers": 1, "num_heads": 2}
     save_checkpoint(tmp_path / "txe", txe, "txe", kwargs)
     out = tmp_path / "feats.parquet"

@@ -66,7 +66,9 @@ def test_clip_pair_dataset_items(tmp_path):
         write_video(tmp_path / f"v{i}.mp4", seed=i)
     spans = folder_source(tmp_path).spans
     torch.manual_seed(0)
-    ds = ClipPairDataset(spans, ClipAugment(size=32), num_frames=8, frame_stride=2)
+    ds = ClipPairDataset(
+        spans, ClipAugment(size=32), num_frames=8, frame_stride=2, augment_on="worker"
+    )
     item = ds[1]
     assert item["view1"].shape == item["view2"].shape == (3, 8, 32, 32)
     assert item["index"].item() == 1
@@ -110,13 +112,16 @@ def test_labelled_clip_dataset_centres_eval_clips(tmp_path):
     path = write_video(tmp_path / "v.mp4")
     spans = [VideoSpan(path, "a", 0.0, 2.0, label=2), VideoSpan(path, "b", 1.0, 3.0, label=0)]
     ds = LabelledClipDataset(
-        spans, lambda c: eval_transform(c, 32), num_frames=8, frame_stride=2, random_start=False
-    )
+        spans, lambda c: eval_transform(c, 32), num_frames=8, frame_stride=2,
+        augment_on="worker", random_start=False,
+    )  # fmt: skip
     item = ds[1]
     assert item["clip"].shape == (3, 8, 32, 32)
     assert item["label"].item() == 0
     with pytest.raises(Exception, match="labelled"):
-        LabelledClipDataset([VideoSpan(path, "c")], lambda c: c)
+        LabelledClipDataset(
+            [VideoSpan(path, "c")], lambda c: c, num_frames=8, frame_stride=2, augment_on="worker"
+        )
 
 
 def test_modist_pairs_are_half_a_second_to_ten_seconds_apart():

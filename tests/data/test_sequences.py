@@ -6,7 +6,7 @@ import pyarrow as pa
 import pytest
 import torch
 
-from movierep.data.sequences import EventSequenceDataset, vidsitu_clips
+from movierep.data.sequences import EventSequenceDataset, SequenceConfig, vidsitu_clips
 from movierep.errors import UserError
 from movierep.tables import embedding_array, write_table
 
@@ -43,7 +43,7 @@ def test_windows_stay_inside_one_video() -> None:
         [c, c + 1, c + 2, c + 3, c + 4],
     ]
     assert ds[0]["features"].shape == (5, 2)
-    ds = EventSequenceDataset(table, num_tokens=3, windows="non_overlapping")
+    ds = EventSequenceDataset(table, num_tokens=3, cfg=SequenceConfig(windows="non_overlapping"))
     b = ord("b") * 100
     expected = [[a, a + 1, a + 2], [a + 3, a + 4, a + 5], [b, b + 1, b + 2], [c, c + 1, c + 2]]
     assert sorted(codes(ds)) == expected
@@ -59,15 +59,18 @@ def test_gaps_in_event_index_break_sequences() -> None:
 def test_token_stride_in_seconds_on_a_one_second_hop_table() -> None:
     table = events_table([("a", 9)], hop=1.0)  # 2 s events every 1 s
     a = ord("a") * 100
-    assert len(EventSequenceDataset(table, num_tokens=3, token_stride=1.0)) == 7
-    two = EventSequenceDataset(table, num_tokens=3, token_stride=2.0)
+    assert len(EventSequenceDataset(table, num_tokens=3, cfg=SequenceConfig(token_stride=1.0))) == 7
+    two = EventSequenceDataset(table, num_tokens=3, cfg=SequenceConfig(token_stride=2.0))
     assert sorted(codes(two)) == [[a + r, a + r + 2, a + r + 4] for r in range(5)]
-    three = EventSequenceDataset(table, num_tokens=3, token_stride=3.0)
+    three = EventSequenceDataset(table, num_tokens=3, cfg=SequenceConfig(token_stride=3.0))
     assert sorted(codes(three)) == [[a + r, a + r + 3, a + r + 6] for r in range(3)]
     # on a 2 s hop table, a 2 s stride is consecutive events and 3 s is impossible
-    assert len(EventSequenceDataset(events_table([("a", 9)]), 3, token_stride=2.0)) == 7
+    assert (
+        len(EventSequenceDataset(events_table([("a", 9)]), 3, cfg=SequenceConfig(token_stride=2.0)))
+        == 7
+    )
     with pytest.raises(UserError, match="not a multiple"):
-        EventSequenceDataset(events_table([("a", 9)]), 3, token_stride=3.0)
+        EventSequenceDataset(events_table([("a", 9)]), 3, cfg=SequenceConfig(token_stride=3.0))
 
 
 def test_bad_tables(tmp_path: Path) -> None:
@@ -81,7 +84,7 @@ def test_bad_tables(tmp_path: Path) -> None:
     assert len(ds) == 2
     assert ds.feature_dim == 2
     with pytest.raises(UserError, match="not found"):
-        EventSequenceDataset.from_parquet(tmp_path / "missing.parquet")
+        EventSequenceDataset.from_parquet(tmp_path / "missing.parquet", 5)
 
 
 def test_vidsitu_clips_group_five_events() -> None:
@@ -95,7 +98,7 @@ def test_vidsitu_clips_group_five_events() -> None:
 
 def test_one_random_window_per_video() -> None:
     table = events_table([("a", 7), ("b", 3), ("c", 5)])
-    ds = EventSequenceDataset(table, num_tokens=5, windows="one_per_video")
+    ds = EventSequenceDataset(table, num_tokens=5, cfg=SequenceConfig(windows="one_per_video"))
     assert len(ds) == 2  # b is too short
     a, c = ord("a") * 100, ord("c") * 100
     torch.manual_seed(0)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from movierep.demo.hierarchy import Paths
+from movierep.demo.paths import Paths
 from movierep.demo.presets import PRESETS
 from movierep.demo.training_losses import loss_curve, loss_fall, loss_table, training_runs
 

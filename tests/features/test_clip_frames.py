@@ -18,14 +18,16 @@ from movierep.features.clip_frames import (
     extract_clip_features,
     frame_times,
 )
-from movierep.models.vit import CLIP_MEAN, CLIP_STD, ViT, save_clip_visual
+from movierep.models.vit import CLIP_MEAN, CLIP_STD, ViT, ViTConfig, save_clip_visual
 from movierep.tables import read_table, to_numpy_embeddings
 from movierep.video.decode import open_video
 
 
 def tiny_vit(seed: int = 0) -> ViT:
     torch.manual_seed(seed)
-    return ViT(image_size=32, patch_size=16, width=64, layers=1, heads=1, output_dim=8).eval()
+    return ViT(
+        ViTConfig(image_size=32, patch_size=16, width=64, layers=1, heads=1, output_dim=8)
+    ).eval()
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ import torch
 from movierep.checkpoint import save_checkpoint
 from movierep.errors import UserError
 from movierep.features.contextualize import contextualize
-from movierep.models.txe import TxE
+from movierep.models.txe import TxE, TxEConfig
 from movierep.tables import embedding_array, to_numpy_embeddings
 
 D = 6
@@ -31,7 +31,9 @@ def table(lengths: dict[str, int], hop: float = 2.0) -> pa.Table:
 
 def txe() -> TxE:
     torch.manual_seed(0)
-    return TxE(input_dim=D, hidden_dim=8, num_layers=1, num_heads=2, output_dim=None).eval()
+    return TxE(
+        TxEConfig(input_dim=D, hidden_dim=8, num_layers=1, num_heads=2, output_dim=None)
+    ).eval()
 
 
 def movie_features(t: pa.Table, movie: str) -> np.ndarray:
@@ -85,6 +87,6 @@ def test_checkpoint_token_stride_is_used(tmp_path: Path) -> None:
 
 
 def test_wrong_feature_size_is_a_user_error() -> None:
-    model = TxE(input_dim=D + 1, hidden_dim=8, num_layers=1, num_heads=2)
+    model = TxE(TxEConfig(input_dim=D + 1, hidden_dim=8, num_layers=1, num_heads=2))
     with pytest.raises(UserError, match="expects 7"):
         contextualize(table({"m": 5}), model)

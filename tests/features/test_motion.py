@@ -8,7 +8,7 @@ from movierep import config
 from movierep.checkpoint import save_checkpoint
 from movierep.errors import UserError
 from movierep.features.motion import flow_input, load_motion_pathway
-from movierep.models import MODELS
+from movierep.models import create_model
 from movierep.pretrain.modist import MoDist, MoDistConfig
 
 
@@ -34,9 +34,9 @@ def test_flow_input_is_the_centre_crop_of_the_flow_in_crop_pixels() -> None:
 def test_the_motion_pathway_is_read_back_from_a_modist_checkpoint(tmp_path) -> None:
     torch.manual_seed(0)
     cfg = MoDistConfig(motion_arch="motion_net_tiny", flow_method="dis-ultrafast")
-    obj = MoDist(MODELS["slow_d_tiny"](), MODELS["motion_net_tiny"](camera_compensation=True),
-                 proj_hidden_dim=8,
-                 proj_dim=4, queue_size=4)  # fmt: skip
+    backbone = create_model("slow_d_tiny")
+    motion = create_model("motion_net_tiny", camera_compensation=True)
+    obj = MoDist(backbone, motion, MoDistConfig(proj_hidden_dim=8, proj_dim=4, queue_size=4))
     run_config = {
         "method": "modist",
         "modist": config.to_dict(cfg),

@@ -11,7 +11,7 @@ from torch.utils.data import DataLoader
 
 from movierep.data.movie_pair_data import MoviePairDataset
 from movierep.errors import UserError
-from movierep.features.scenes import movie_features, shot_features_schema
+from movierep.features.shot_features import movie_features, shot_features_schema
 from movierep.features.shot_store import (
     ShotFeatureStore,
     movie_sized_groups,

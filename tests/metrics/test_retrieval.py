@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from movierep.metrics.retrieval import precision_at_k
-from movierep.tasks.place_retrieval import place_retrieval
+from movierep.tasks.protocols.place_retrieval import place_retrieval
 
 
 def test_precision_at_k_by_hand() -> None:

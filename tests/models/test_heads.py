@@ -4,10 +4,12 @@ import torch
 from torch import nn
 
 from movierep.models.heads import ClassifierHead, ProjectionHead
+from movierep.pretrain.cvrl import CVRLConfig
 
 
 def test_cvrl_projection_head_layout_and_size() -> None:
-    head = ProjectionHead()
+    c = CVRLConfig()
+    head = ProjectionHead(2048, c.proj_hidden_dim, c.proj_dim, c.proj_layers)
     linears = [m for m in head.modules() if isinstance(m, nn.Linear)]
     norms = [m for m in head.modules() if isinstance(m, nn.BatchNorm1d)]
     assert [(m.in_features, m.out_features) for m in linears] == [
@@ -23,7 +25,7 @@ def test_cvrl_projection_head_layout_and_size() -> None:
 
 
 def test_projection_head_variants() -> None:
-    linear = ProjectionHead(input_dim=16, output_dim=8, num_layers=1)
+    linear = ProjectionHead(input_dim=16, hidden_dim=32, output_dim=8, num_layers=1)
     assert [type(m) for m in linear.mlp] == [nn.Linear]
     no_bn = ProjectionHead(
         input_dim=16, hidden_dim=32, output_dim=8, num_layers=2, batch_norm=False

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import torch
 
-from movierep.models.object_transformer import ObjectTransformer, SpanBatch, ot_paper
+from movierep.models.object_transformer import (
+    ObjectTransformer,
+    ObjectTransformerConfig,
+    SpanBatch,
+    ot_paper,
+)
 from movierep.pretrain.masked_instances import MaskedInstancePrediction, mask_tracklets
 
 
@@ -29,7 +34,9 @@ def _batch(b=3, n=7, m=5, d_i=6, d_s=4, seed=0) -> SpanBatch:
 def test_pathways_and_token_counts():
     b = _batch()
     for inst, scene, tokens in ((6, 0, 1 + 7), (0, 4, 1 + 5), (6, 4, 1 + 7 + 5)):
-        model = ObjectTransformer(3, inst, scene, hidden=16, layers=1, heads=2).eval()
+        model = ObjectTransformer(
+            ObjectTransformerConfig(3, inst, scene, hidden=16, layers=1, heads=2)
+        ).eval()
         out, keep = model.encode(b)
         assert out.shape == (3, tokens, 16) and keep.shape == (3, tokens)
         assert model(b).shape == (3, 3)
@@ -37,7 +44,7 @@ def test_pathways_and_token_counts():
 
 def test_padding_does_not_change_the_output():
     torch.manual_seed(0)
-    model = ObjectTransformer(2, 6, 4, hidden=16, layers=2, heads=2).eval()
+    model = ObjectTransformer(ObjectTransformerConfig(2, 6, 4, hidden=16, layers=2, heads=2)).eval()
     b = _batch(b=1, n=4, m=3)
     padded = _batch(b=1, n=9, m=6, seed=1)  # garbage after the real tokens
     for name in ("inst_feat", "inst_box", "inst_second", "inst_shot", "inst_link"):
@@ -85,7 +92,9 @@ def test_mask_tracklets_masks_whole_tracklets():
 
 def test_masked_instance_pretraining_learns():
     torch.manual_seed(0)
-    model = ObjectTransformer(1, 6, 0, hidden=32, layers=1, heads=2, dropout=0.0)
+    model = ObjectTransformer(
+        ObjectTransformerConfig(1, 6, 0, hidden=32, layers=1, heads=2, dropout=0.0)
+    )
     objective = MaskedInstancePrediction(model, seed=0)
     opt = torch.optim.Adam(objective.parameters(), lr=3e-3)
     # each tracklet keeps its feature over time: a masked token is recoverable from nothing

@@ -2,7 +2,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from movierep.models.shot_adjacency import ShotAdjacencyNet, pooled_size
+from movierep.models.shot_adjacency import ShotAdjacencyConfig, ShotAdjacencyNet, pooled_size
 
 
 def test_pooling_shapes_at_paper_sizes() -> None:
@@ -24,13 +24,15 @@ def test_pooling_shapes_at_paper_sizes() -> None:
 
 def test_padded_shots_have_zero_adjacency() -> None:
     net = ShotAdjacencyNet(
-        input_dim=8,
-        hidden_dim=16,
-        num_shots=32,
-        scene_kernel=4,
-        scene_stride=2,
-        pool_kernel=4,
-        pool_stride=2,
+        ShotAdjacencyConfig(
+            input_dim=8,
+            hidden_dim=16,
+            num_shots=32,
+            scene_kernel=4,
+            scene_stride=2,
+            pool_kernel=4,
+            pool_stride=2,
+        )
     ).eval()
     x = torch.randn(1, 32, 8)
     a = net.shot_adjacency(x, x, torch.tensor([10]), torch.tensor([20]))
@@ -41,13 +43,15 @@ def test_padded_shots_have_zero_adjacency() -> None:
 def test_scene_adjacency_is_the_window_mean_and_v_its_max() -> None:
     """B[i, j] = mean of A over shots [2i, 2i+4) × [2j, 2j+4); V = max of B over 4 × 4 windows."""
     net = ShotAdjacencyNet(
-        input_dim=4,
-        hidden_dim=4,
-        num_shots=16,
-        scene_kernel=4,
-        scene_stride=2,
-        pool_kernel=4,
-        pool_stride=2,
+        ShotAdjacencyConfig(
+            input_dim=4,
+            hidden_dim=4,
+            num_shots=16,
+            scene_kernel=4,
+            scene_stride=2,
+            pool_kernel=4,
+            pool_stride=2,
+        )
     )
     a = torch.randn(1, 16, 16)
     b = net.scene_adjacency(a)
@@ -59,8 +63,10 @@ def test_scene_adjacency_is_the_window_mean_and_v_its_max() -> None:
 
 
 def test_penultimate_is_e_learnable_without_its_last_layer() -> None:
-    net = ShotAdjacencyNet(input_dim=4, hidden_dim=6, num_shots=16, scene_kernel=4,
-                           scene_stride=2, pool_kernel=4, pool_stride=2).eval()  # fmt: skip
+    net = ShotAdjacencyNet(ShotAdjacencyConfig(
+        input_dim=4, hidden_dim=6, num_shots=16, scene_kernel=4, scene_stride=2, pool_kernel=4,
+        pool_stride=2,
+    )).eval()  # fmt: skip
     x = torch.randn(5, 4)
     assert torch.allclose(net.penultimate(x), torch.relu(net.e_learnable[0](x)))
     net.cosine = True

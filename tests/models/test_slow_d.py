@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from movierep.models.factory import create_model
-from movierep.models.slow_d import Bottleneck, SlowD, slow_d_r50, slow_d_tiny
+from movierep.models.slow_d import Bottleneck, SlowD, SlowDConfig, slow_d_r50, slow_d_tiny
 
 
 def n_params(model: nn.Module) -> int:
@@ -47,7 +47,7 @@ def test_paper_parameter_count_matches_slow_only_r50() -> None:
     # Slow-only R50 (Feichtenhofer et al. 2019) with a Kinetics-400 head: 32.45M parameters
     # (ResNet-50's 23.51M trunk + 8.13M for the 3×1×1 inflation of res4/res5 + 0.82M head).
     with torch.device("meta"):  # count without allocating or initialising weights
-        slow_only = SlowD(stem_temporal_kernel=1, num_classes=400)
+        slow_only = SlowD(SlowDConfig(stem_temporal_kernel=1, num_classes=400))
         paper = slow_d_r50()
         paper_400 = slow_d_r50(num_classes=400)
     assert n_params(slow_only) == expected_params(stem_tk=1, num_classes=400)
@@ -147,7 +147,7 @@ def test_rejects_bad_input() -> None:
     with pytest.raises(ValueError, match=r"\(B, C, T, H, W\)"):
         slow_d_tiny()(torch.randn(3, 8, 32, 32))
     with pytest.raises(ValueError, match="4 entries"):
-        SlowD(stage_depths=(1, 1, 1))
+        SlowD(SlowDConfig(stage_depths=(1, 1, 1)))
 
 
 def test_frame_differences_cancel_a_still_background_and_keep_the_shape() -> None:

@@ -6,17 +6,17 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from movierep.models.txd import TxD, sinusoidal_positions
+from movierep.models.txd import TxD, TxDConfig, sinusoidal_positions
 
 EOS, PAD = 2, 0
 
 
 def small(vision: bool = True, seed: int = 0) -> TxD:
     torch.manual_seed(seed)
-    return TxD(
+    return TxD(TxDConfig(
         30, 8, hidden_dim=32, num_layers=2, num_heads=4, ffn_dim=64, output_dim=16,
         dropout=0.0, max_len=24, pad_id=PAD, vision=vision,
-    ).eval()  # fmt: skip
+    )).eval()  # fmt: skip
 
 
 def test_positions_are_vaswanis_sinusoids() -> None:

@@ -2,13 +2,13 @@ import pytest
 import torch
 
 from movierep.models.factory import create_model
-from movierep.models.txe import TxE
+from movierep.models.txe import TxE, TxEConfig
 
 
 def small_txe(**kw: object) -> TxE:
     args: dict[str, object] = dict(input_dim=12, hidden_dim=16, num_layers=2, num_heads=4)
     args.update(kw)
-    return TxE(**args)  # type: ignore[arg-type]
+    return TxE(TxEConfig(**args))  # type: ignore[arg-type]
 
 
 def test_paper_defaults_and_shapes() -> None:

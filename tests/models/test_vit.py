@@ -13,6 +13,7 @@ from movierep.models.vit import (
     CLIP_MEAN,
     CLIP_STD,
     ViT,
+    ViTConfig,
     clip_preprocess_constants,
     load_clip_visual,
     save_clip_visual,
@@ -27,7 +28,7 @@ def small_vit(**kw: object) -> ViT:
     )
     args.update(kw)
     torch.manual_seed(0)
-    return ViT(**args).eval()  # type: ignore[arg-type]
+    return ViT(ViTConfig(**args)).eval()  # type: ignore[arg-type]
 
 
 def text_tower_keys() -> dict[str, torch.Tensor]:
@@ -54,7 +55,9 @@ def test_shapes_images_and_scenes() -> None:
     with pytest.raises(ValueError, match="expected"):
         vit(torch.randn(2, 3, 48, 32))
     with pytest.raises(ValueError, match="multiple"):
-        ViT(image_size=(30, 48), patch_size=16, width=64, layers=1, heads=1, output_dim=8)
+        ViT(
+            ViTConfig(image_size=(30, 48), patch_size=16, width=64, layers=1, heads=1, output_dim=8)
+        )
 
 
 def test_interpolate_one_frame_is_exact() -> None:

@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from movierep.models.slow_d import slow_d_tiny
-from movierep.pretrain.cvrl import CVRL, feature_dim, pair_stats
+from movierep.pretrain.cvrl import CVRL, CVRLConfig, feature_dim, pair_stats
 
 
 class MeanPool(nn.Module):
@@ -36,7 +36,7 @@ def simclr_reference(z1: np.ndarray, z2: np.ndarray, tau: float) -> float:
 
 def test_cvrl_loss_matches_simclr_formula_on_projections():
     torch.manual_seed(0)
-    objective = CVRL(MeanPool(3), temperature=0.1, proj_hidden_dim=16, proj_dim=8)
+    objective = CVRL(MeanPool(3), CVRLConfig(temperature=0.1, proj_hidden_dim=16, proj_dim=8))
     objective.eval()  # fixed batch-norm statistics so projections are reproducible
     batch = {"view1": torch.randn(5, 3, 2, 4, 4), "view2": torch.randn(5, 3, 2, 4, 4)}
     out = objective(batch)
@@ -48,7 +48,7 @@ def test_cvrl_loss_matches_simclr_formula_on_projections():
 
 def test_cvrl_trains_backbone_and_separates_videos():
     torch.manual_seed(0)
-    objective = CVRL(MeanPool(3), temperature=0.1, proj_hidden_dim=32, proj_dim=16)
+    objective = CVRL(MeanPool(3), CVRLConfig(temperature=0.1, proj_hidden_dim=32, proj_dim=16))
     base = torch.randn(8, 3, 1, 1, 1)  # 8 "videos": a colour each
     opt = torch.optim.Adam(objective.parameters(), lr=3e-2)
     losses = []
@@ -70,7 +70,7 @@ def test_cvrl_trains_backbone_and_separates_videos():
 def test_cvrl_on_slow_d_tiny_shapes_and_gradient():
     torch.manual_seed(0)
     backbone = slow_d_tiny()
-    objective = CVRL(backbone, proj_hidden_dim=32, proj_dim=16)
+    objective = CVRL(backbone, CVRLConfig(proj_hidden_dim=32, proj_dim=16))
     B = 4
     batch = {"view1": torch.randn(B, 3, 8, 32, 32), "view2": torch.randn(B, 3, 8, 32, 32)}
     out = objective(batch)

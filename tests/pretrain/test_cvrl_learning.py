@@ -22,7 +22,7 @@ from movierep.checkpoint import read_config, save_checkpoint
 from movierep.cli import main
 from movierep.corpus import make_corpus
 from movierep.models.slow_d import slow_d_tiny
-from movierep.tasks.probe import event_knn_accuracy
+from movierep.tasks.diagnostics.probe import event_knn_accuracy
 from movierep.train.loop import seed_everything
 
 STEPS = 200

@@ -2,17 +2,17 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from movierep.models.txe import TxE
-from movierep.pretrain.maskpred import MaskPredObjective, token_discrepancy
+from movierep.models.txe import TxE, TxEConfig
+from movierep.pretrain.maskpred import MaskPredConfig, MaskPredObjective, token_discrepancy
 
 
 def small_txe(dim: int = 8) -> TxE:
-    return TxE(input_dim=dim, hidden_dim=16, num_layers=2, num_heads=4, dropout=0.1)
+    return TxE(TxEConfig(input_dim=dim, hidden_dim=16, num_layers=2, num_heads=4, dropout=0.1))
 
 
 def test_step_returns_scalars_and_trains_txe() -> None:
     torch.manual_seed(0)
-    obj = MaskPredObjective(small_txe(), queue_size=64)
+    obj = MaskPredObjective(small_txe(), MaskPredConfig(queue_size=64))
     x = torch.randn(6, 5, 8)
     first = obj({"features": x})
     assert float(first["loss"].detach()) == 0.0  # empty queue: Eq. 1 has only the positive term
@@ -30,7 +30,7 @@ def test_step_returns_scalars_and_trains_txe() -> None:
 
 def test_queue_is_fifo_of_normalised_batch_features() -> None:
     torch.manual_seed(0)
-    obj = MaskPredObjective(small_txe(), queue_size=25)  # 2.5 batches of B*N = 10
+    obj = MaskPredObjective(small_txe(), MaskPredConfig(queue_size=25))  # 2.5 batches of B*N = 10
     batches = [torch.randn(2, 5, 8) for _ in range(3)]
     for x in batches:
         obj({"features": x})
@@ -46,14 +46,14 @@ def test_queue_is_fifo_of_normalised_batch_features() -> None:
 
 
 def test_l2_loss_option_and_bad_options() -> None:
-    obj = MaskPredObjective(small_txe(), queue_size=16, loss="l2", mask_sizes=[1])
+    obj = MaskPredObjective(small_txe(), MaskPredConfig(queue_size=16, loss="l2", mask_sizes=[1]))
     out = obj({"features": torch.randn(3, 5, 8)})
     assert 0.0 <= float(out["loss"].detach()) <= 4.0
     assert float(out["mask_ratio"]) == pytest.approx(1 / 5)
     with pytest.raises(ValueError, match="output_dim"):
-        MaskPredObjective(TxE(input_dim=8, hidden_dim=16, num_heads=4, output_dim=4))
+        MaskPredObjective(TxE(TxEConfig(input_dim=8, hidden_dim=16, num_heads=4, output_dim=4)))
     with pytest.raises(ValueError, match="loss"):
-        MaskPredObjective(small_txe(), loss="mse")  # type: ignore[arg-type]
+        MaskPredObjective(small_txe(), MaskPredConfig(loss="mse"))  # type: ignore[arg-type]
 
 
 def test_token_discrepancy_matches_one_run_per_token() -> None:
@@ -75,7 +75,7 @@ def test_token_discrepancy_matches_one_run_per_token() -> None:
 
 def test_max_discrepancy_sampling_masks_the_argmax_token() -> None:
     torch.manual_seed(0)
-    obj = MaskPredObjective(small_txe(), mask_sizes=[1], sampling="max_discrepancy")
+    obj = MaskPredObjective(small_txe(), MaskPredConfig(mask_sizes=[1], sampling="max_discrepancy"))
     x = torch.randn(7, 5, 8)
     mask = obj.sample_mask(x)
     expected = token_discrepancy(obj.txe, x).argmax(dim=1)

@@ -10,10 +10,10 @@ import torch
 from torch.utils.data import DataLoader
 
 from movierep.data.sequences import EventSequenceDataset
-from movierep.models.txe import TxE
-from movierep.pretrain.maskpred import MaskPredObjective
+from movierep.models.txe import TxE, TxEConfig
+from movierep.pretrain.maskpred import MaskPredConfig, MaskPredObjective
 from movierep.tables import embedding_array
-from movierep.tasks.maskpred_retrieval import (
+from movierep.tasks.diagnostics.maskpred_retrieval import (
     context_mean_predictor,
     masked_event_retrieval,
     nearest_visible_predictor,
@@ -66,8 +66,8 @@ def one_thread() -> Iterator[None]:
 @pytest.mark.usefixtures("one_thread")
 def test_mask_prediction_beats_chance_untrained_and_copying_baselines(tmp_path: Path) -> None:
     torch.manual_seed(0)
-    train = EventSequenceDataset(markov_videos(200, 20, seed=0))
-    val = EventSequenceDataset(markov_videos(60, 30, seed=1))  # unseen videos
+    train = EventSequenceDataset(markov_videos(200, 20, seed=0), num_tokens=5)
+    val = EventSequenceDataset(markov_videos(60, 30, seed=1), num_tokens=5)  # unseen videos
 
     def retrieval(predictor: object) -> float:
         res = masked_event_retrieval(
@@ -79,7 +79,7 @@ def test_mask_prediction_beats_chance_untrained_and_copying_baselines(tmp_path: 
         )
         return res.accuracy
 
-    txe = TxE(input_dim=D, hidden_dim=64, num_layers=3, num_heads=4)
+    txe = TxE(TxEConfig(input_dim=D, hidden_dim=64, num_layers=3, num_heads=4))
     untrained = retrieval(txe)
     context_mean = retrieval(context_mean_predictor)
     nearest = retrieval(nearest_visible_predictor)
@@ -88,7 +88,7 @@ def test_mask_prediction_beats_chance_untrained_and_copying_baselines(tmp_path: 
         log_every=50, ckpt_every=10**6, device="cpu",
     )  # fmt: skip
     loader = DataLoader(train, batch_size=64, shuffle=True, drop_last=True)
-    objective = MaskPredObjective(txe, queue_size=1024)
+    objective = MaskPredObjective(txe, MaskPredConfig(queue_size=1024))
     fit(objective, loader, cfg, tmp_path, export=lambda: (txe, "txe", {}), resume=False)
     trained = retrieval(txe)
     print(f"retrieval@100: untrained {untrained:.3f}, context mean {context_mean:.3f}, ", end="")

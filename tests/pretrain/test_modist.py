@@ -6,7 +6,7 @@ from torch import nn
 from movierep.losses.modist import modist_loss
 from movierep.models.motion import motion_net_tiny
 from movierep.models.slow_d import slow_d_tiny
-from movierep.pretrain.modist import MoDist
+from movierep.pretrain.modist import MoDist, MoDistConfig
 
 
 class MeanPool(nn.Module):
@@ -30,7 +30,7 @@ def make_batch(B: int = 6, T: int = 4, S: int = 8) -> dict[str, torch.Tensor]:
 
 def objective(**kwargs) -> MoDist:
     torch.manual_seed(0)
-    return MoDist(MeanPool(3), MeanPool(2), proj_hidden_dim=16, proj_dim=8, **kwargs)
+    return MoDist(MeanPool(3), MeanPool(2), MoDistConfig(proj_hidden_dim=16, proj_dim=8, **kwargs))
 
 
 def test_queries_meet_the_other_views_momentum_keys_and_the_queues():
@@ -76,7 +76,7 @@ def test_key_encoders_are_not_trained_and_only_the_visual_backbone_is_exported()
 def test_modist_gradients_reach_both_pathways_on_slow_d_tiny():
     torch.manual_seed(0)
     backbone, motion = slow_d_tiny(), motion_net_tiny()
-    obj = MoDist(backbone, motion, proj_hidden_dim=32, proj_dim=16, queue_size=8)
+    obj = MoDist(backbone, motion, MoDistConfig(proj_hidden_dim=32, proj_dim=16, queue_size=8))
     out = obj(make_batch(B=2, T=4, S=16))
     out["loss"].backward()
     assert backbone.stem[0].weight.grad is not None

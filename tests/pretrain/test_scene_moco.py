@@ -4,7 +4,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from movierep.pretrain.scene_moco import SceneMoCo
+from movierep.pretrain.scene_moco import SceneMoCo, SceneMoCoConfig
 
 
 class MeanEncoder(nn.Module):
@@ -28,13 +28,13 @@ def batch(b: int = 4, seed: int = 0) -> dict[str, torch.Tensor]:
 
 
 def test_key_encoder_starts_as_a_frozen_copy() -> None:
-    moco = SceneMoCo(MeanEncoder(), dim=5, queue_size=8)
+    moco = SceneMoCo(MeanEncoder(), SceneMoCoConfig(dim=5, queue_size=8))
     for q, k in zip(moco.query_params(), moco.key_params(), strict=True):
         assert torch.equal(q, k) and not k.requires_grad and q.requires_grad
 
 
 def test_momentum_update_matches_the_formula() -> None:
-    moco = SceneMoCo(MeanEncoder(), dim=5, queue_size=8, momentum=0.9)
+    moco = SceneMoCo(MeanEncoder(), SceneMoCoConfig(dim=5, queue_size=8, momentum=0.9))
     with torch.no_grad():
         for p in moco.query_params():
             p.add_(1.0)
@@ -47,7 +47,9 @@ def test_momentum_update_matches_the_formula() -> None:
 
 def test_loss_and_queue_against_an_independent_computation() -> None:
     torch.manual_seed(0)
-    moco = SceneMoCo(MeanEncoder(), dim=5, queue_size=6, momentum=0.5, temperature=0.2)
+    moco = SceneMoCo(
+        MeanEncoder(), SceneMoCoConfig(dim=5, queue_size=6, momentum=0.5, temperature=0.2)
+    )
     with torch.no_grad():  # make θ_q ≠ θ_k so the momentum step shows
         for p in moco.query_params():
             p.mul_(2.0)
@@ -81,7 +83,7 @@ def test_loss_and_queue_against_an_independent_computation() -> None:
 
 
 def test_only_the_query_side_gets_gradients() -> None:
-    moco = SceneMoCo(MeanEncoder(), dim=5, queue_size=8)
+    moco = SceneMoCo(MeanEncoder(), SceneMoCoConfig(dim=5, queue_size=8))
     moco(batch())["loss"].backward()
     assert all(p.grad is not None for p in moco.query_params())
     assert all(p.grad is None for p in moco.key_params())

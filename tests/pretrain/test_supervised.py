@@ -3,7 +3,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from movierep.pretrain.supervised import Supervised
+from movierep.pretrain.supervised import Supervised, SupervisedConfig
 
 
 class MeanPool(nn.Module):
@@ -18,6 +18,7 @@ class MeanPool(nn.Module):
 def test_supervised_loss_is_cross_entropy_of_the_head():
     torch.manual_seed(0)
     objective = Supervised(MeanPool(3), num_classes=4).eval()  # eval: no dropout
+    assert objective.classifier.dropout.p == SupervisedConfig().dropout == 0.5
     batch = {"clip": torch.randn(6, 3, 2, 4, 4), "label": torch.tensor([0, 1, 2, 3, 0, 1])}
     out = objective(batch)
     logits = objective.classifier(batch["clip"].mean(dim=(2, 3, 4)))
@@ -28,7 +29,7 @@ def test_supervised_loss_is_cross_entropy_of_the_head():
 
 def test_supervised_learns_separable_classes():
     torch.manual_seed(0)
-    objective = Supervised(MeanPool(3), num_classes=3, dropout=0.0)
+    objective = Supervised(MeanPool(3), num_classes=3, cfg=SupervisedConfig(dropout=0.0))
     centres = torch.eye(3) * 3
     opt = torch.optim.SGD(objective.parameters(), lr=0.5)
     for _ in range(50):

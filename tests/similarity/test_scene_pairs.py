@@ -8,9 +8,9 @@ import torch.nn.functional as F
 
 from movierep.checkpoint import save_checkpoint
 from movierep.errors import UserError
-from movierep.features.scenes import movie_features
+from movierep.features.shot_features import movie_features
 from movierep.features.shot_store import ShotFeatureStore
-from movierep.models.shot_adjacency import ShotAdjacencyNet
+from movierep.models.shot_adjacency import ShotAdjacencyConfig, ShotAdjacencyNet
 from movierep.similarity.scene_pairs import (
     EMBEDDED_MOVIES,
     P_SCENE,
@@ -38,7 +38,7 @@ NET_KWARGS = {
 
 def small_net() -> ShotAdjacencyNet:
     torch.manual_seed(0)
-    return ShotAdjacencyNet(**NET_KWARGS).eval()
+    return ShotAdjacencyNet(ShotAdjacencyConfig(**NET_KWARGS)).eval()  # type: ignore[arg-type]
 
 
 def _write_shots(path: Path, feats: dict[str, torch.Tensor]) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -45,9 +46,22 @@ class Data:
             yield {"x": torch.randn(8, 4, generator=g)}
 
 
+@dataclass(frozen=True)
+class RegressNetConfig:
+    dim: int = 4
+
+
+class RegressNet(nn.Linear):
+    """The exported ``Regress.net``, rebuilt from its config by ``load_pretrained``."""
+
+    def __init__(self, cfg: RegressNetConfig = RegressNetConfig()) -> None:
+        super().__init__(cfg.dim, 1)
+
+
 @pytest.fixture(autouse=True)
 def _register(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(factory.MODELS, "regress_net", lambda: nn.Linear(4, 1))
+    spec = factory.ModelSpec(RegressNet, RegressNetConfig())
+    monkeypatch.setitem(factory.MODELS, "regress_net", spec)
 
 
 def _run(out: Path, steps: int, ckpt_every: int = 100) -> list[float]:

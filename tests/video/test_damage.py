@@ -157,7 +157,7 @@ def test_shots_command_keeps_the_damaged_video_and_records_the_loss(
     damaged, quick_detector, tmp_path, capsys
 ):
     out = tmp_path / "shots"
-    args = ["shots", str(damaged.path), "--out", str(out), "--detector", "scenedetect"]
+    args = ["ingest", "shots", str(damaged.path), "--out", str(out), "--detector", "scenedetect"]
     args += ["--quiet"]
     assert main(args) == 0  # kept: it lost far less than --max-lost-fraction (0.5)
     err = capsys.readouterr().err
@@ -183,7 +183,7 @@ def test_a_video_that_lost_more_than_allowed_fails(make_video, tmp_path, capsys)
     clean = make_video("clean.mp4", (60, 65), size=(64, 48), gop=25)
     frame = zero_packet_bytes(clean, tmp_path / "bad.mp4", count=32)
     assert 50 < frame < 75  # a P frame in the middle GOP: lost up to the next keyframe
-    args = ["shots", str(tmp_path / "bad.mp4"), "--out", str(tmp_path / "out")]
+    args = ["ingest", "shots", str(tmp_path / "bad.mp4"), "--out", str(tmp_path / "out")]
     args += ["--detector", "scenedetect", "--no-keyframes", "--quiet"]
     assert main([*args, "--max-lost-fraction", "0.01"]) == 2
     (failure,) = pq.read_table(tmp_path / "out" / "failures.parquet").to_pylist()

@@ -43,7 +43,16 @@ def test_resolve_folders_lists_and_catalogs(movie_folder, tmp_path):
 
 def test_shots_command_records_failures_resumes_and_merges_shards(movie_folder, tmp_path, capsys):
     out = tmp_path / "out"
-    args = ["shots", str(movie_folder), "--out", str(out), "--detector", "scenedetect", "--quiet"]
+    args = [
+        "ingest",
+        "shots",
+        str(movie_folder),
+        "--out",
+        str(out),
+        "--detector",
+        "scenedetect",
+        "--quiet",
+    ]
     assert main([*args, "--shard", "0/2"]) == 0
     assert not (out / "shots.parquet").exists()  # shard 1/2 not done yet
     assert main([*args, "--shard", "1/2"]) == 2  # its only video is broken: all inputs failed
@@ -64,16 +73,19 @@ def test_shots_command_records_failures_resumes_and_merges_shards(movie_folder, 
 def test_exit_status_when_every_input_fails(tmp_path, capsys):
     empty = tmp_path / "empty.mp4"
     empty.write_bytes(b"")
-    assert main(["shots", str(empty), "--out", str(tmp_path / "s"), "--quiet"]) == 2
+    assert main(["ingest", "shots", str(empty), "--out", str(tmp_path / "s"), "--quiet"]) == 2
     err = capsys.readouterr().err
     assert "0 done, 0 already done, 1 failed" in err and "empty.mp4" in err
-    assert main(["events", str(empty), "--out", str(tmp_path / "e"), "--quiet"]) == 2
+    assert main(["ingest", "events", str(empty), "--out", str(tmp_path / "e"), "--quiet"]) == 2
 
 
 def test_events_command(movie_folder, tmp_path):
     out = tmp_path / "events"
     (movie_folder / "broken.mp4").unlink()
-    assert main(["events", str(movie_folder), "--out", str(out), "--stride", "1", "--quiet"]) == 0
+    assert (
+        main(["ingest", "events", str(movie_folder), "--out", str(out), "--stride", "1", "--quiet"])
+        == 0
+    )
     events = pq.read_table(out / "events.parquet").to_pydict()
     assert events["movie_id"] == ["a"] * 4 + ["b"] * 4
     assert events["start_time"][:4] == [0.0, 1.0, 2.0, 3.0]
@@ -82,7 +94,7 @@ def test_events_command(movie_folder, tmp_path):
 
 def test_bad_shard_is_a_user_error(movie_folder, tmp_path, capsys):
     with pytest.raises(SystemExit):
-        main(["events", str(movie_folder), "--out", str(tmp_path), "--shard", "3/2"])
+        main(["ingest", "events", str(movie_folder), "--out", str(tmp_path), "--shard", "3/2"])
     assert "--shard" in capsys.readouterr().err
 
 
@@ -93,7 +105,7 @@ def test_partial_keeps_the_shots_of_a_truncated_video_and_records_it(
     data = (movie_folder / "a.mp4").read_bytes()
     (movie_folder / "a.mp4").write_bytes(data[: len(data) * 7 // 10])
     out = tmp_path / "out"
-    args = ["shots", str(movie_folder), "--out", str(out), "--detector", "scenedetect"]
+    args = ["ingest", "shots", str(movie_folder), "--out", str(out), "--detector", "scenedetect"]
     args += ["--quiet", "--no-keyframes"]
     assert main(args) == 1  # without --partial: a failure (exit 1: b finished), no shots
     assert pq.read_table(out / "failures.parquet").column("outcome").to_pylist() == ["failed"]

@@ -11,8 +11,8 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from movierep import __version__
 from movierep.errors import UserError
+from movierep.version import __version__
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -2,7 +2,8 @@
 
 ``eval vidsitu-verbs``, ``vidsitu-srl`` and ``vidsitu-relations`` run Xiao et al.'s
 Table 1, 3 and 4 protocols on a VidSitu folder (the real release or the corpus'
-``vidsitu/`` export): event features from each ``--row``'s backbone (and TxE), a head (a
+``vidsitu/`` export): event features from each ``--row NAME=BACKBONE[,TXE]``'s backbone
+(and TxE), a head (a
 classifier, or TxD for roles) trained on the train split N times with different seeds,
 metrics as VidSitu's evaluator computes them, mean ± s.e. For roles, a row whose backbone
 is ``none`` is the vision-blind decoder (the verb alone).
@@ -23,14 +24,15 @@ import numpy as np
 
 from movierep import files
 from movierep.cli import evaluate_features, evaluate_ot
+from movierep.cli.rows import add_row_arg, parse_rows
 from movierep.data.benchmarks.vidsitu import load_vidsitu
 from movierep.errors import UserError
 from movierep.metrics.vidsitu import VERB_METRICS
 from movierep.metrics.vidsitu_srl import SRL_METRICS
-from movierep.tasks.vidsitu_features import vidsitu_event_features
-from movierep.tasks.vidsitu_relations import RELATION_METRICS, run_relation_task
-from movierep.tasks.vidsitu_srl import CPU, SRLConfig, run_srl_task
-from movierep.tasks.vidsitu_verbs import run_verb_task
+from movierep.tasks.protocols.vidsitu_features import vidsitu_event_features
+from movierep.tasks.protocols.vidsitu_relations import RELATION_METRICS, run_relation_task
+from movierep.tasks.protocols.vidsitu_srl import CPU, SRLConfig, run_srl_task
+from movierep.tasks.protocols.vidsitu_verbs import run_verb_task
 
 TASKS: dict[str, tuple[Callable[..., dict[str, Any]], tuple[str, ...]]] = {
     "vidsitu-verbs": (run_verb_task, VERB_METRICS),
@@ -56,18 +58,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
             epilog=(
                 "example:\n"
                 f"  movierep eval {name} --data corpus/vidsitu "
-                "--row 'CVRL:runs/cvrl/last' --row 'CVRL + TxE:runs/cvrl/last:runs/txe/last' "
-                f"--out runs/eval/{name}.json"
+                "--row CVRL=runs/cvrl/last --row 'CVRL + TxE=runs/cvrl/last,runs/txe/last' "
+                + ("--profile cpu " if name == "vidsitu-srl" else "")
+                + f"--out runs/eval/{name}.json"
             ),
         )
         p.add_argument("--data", type=Path, required=True, help="VidSitu folder")
-        p.add_argument(
-            "--row",
-            action="append",
-            required=True,
-            metavar="NAME:BACKBONE[:TXE]",
-            help="a table row: its name, backbone checkpoint and optional TxE checkpoint",
-        )
+        add_row_arg(p, "BACKBONE[,TXE]", "its backbone checkpoint and optional TxE checkpoint")
         p.add_argument("--runs", type=int, default=10, help="seeded runs of the head (10)")
         p.add_argument("--seed", type=int, default=0)
         p.add_argument("--split", default="val", help="evaluation split (val)")
@@ -76,8 +73,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
             p.add_argument(
                 "--profile",
                 choices=("paper", "cpu"),
-                default="cpu",
-                help="TxD size and training: the paper's or a CPU-sized one (default)",
+                default="paper",
+                help="TxD size and training: the paper's (default) or a CPU-sized one",
             )
             p.add_argument("--beam-size", type=int, default=1, help="1: greedy (VidSitu)")
             p.add_argument("--steps", type=int, default=None, help="TxD training steps")
@@ -93,12 +90,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     evaluate_ot.register(kinds)
 
 
-def parse_row(text: str) -> tuple[str, Path, Path | None]:
-    """``NAME:BACKBONE[:TXE]`` -> (name, backbone, txe)."""
-    parts = text.split(":")
-    if len(parts) not in (2, 3) or not parts[0] or not parts[1]:
-        raise UserError(f"--row {text!r}: expected NAME:BACKBONE or NAME:BACKBONE:TXE")
-    return parts[0], Path(parts[1]), Path(parts[2]) if len(parts) == 3 else None
+def vidsitu_rows(specs: list[str]) -> list[tuple[str, Path, Path | None]]:
+    """``--row NAME=BACKBONE[,TXE]`` values -> (name, backbone, txe) in order."""
+    return [
+        (name, Path(inputs[0]), Path(inputs[1]) if len(inputs) == 2 else None)
+        for name, inputs in parse_rows(specs, 1, 2).items()
+    ]
 
 
 def _fmt(mean_se: tuple[float, float]) -> str:
@@ -112,7 +109,7 @@ def run_eval(args: argparse.Namespace) -> int:
     if args.runs < 1:
         raise UserError(f"--runs must be at least 1, got {args.runs}")
     run, metrics = TASKS[args.task]
-    rows = [parse_row(text) for text in args.row]
+    rows = vidsitu_rows(args.row)
     train = load_vidsitu(args.data, "train")
     held = load_vidsitu(args.data, args.split)
     work = args.out.parent / "vidsitu_features"  # shared by the three tasks' runs
@@ -151,7 +148,10 @@ def run_eval(args: argparse.Namespace) -> int:
             "summary": {m: list(v) for m, v in out["summary"].items()},
             "runs": out["runs"],
         }
-    files.write_json(args.out, {"task": args.task, "split": args.split, "rows": results})
+    files.write_json(
+        args.out,
+        {"task": args.task, "split": args.split, "num_runs": args.runs, "rows": results},
+    )
     lines = [f"| features | {' | '.join(metrics)} |", "|---|" + "---|" * len(metrics)]
     for name, r in results.items():
         cells = " | ".join(_fmt(tuple(r["summary"][m])) for m in metrics)

@@ -3,10 +3,10 @@
 The scene- and movie-level protocols of both papers take a frozen feature table (event,
 contextual event, E_fixed shot or E_scene scene features: any Parquet with ``movie_id``,
 optional ``start_time``/``end_time``, and ``feature``) and train a small head, N seeded runs.
-``--features PATH`` scores one table; ``--compare NAME=PATH ...`` scores several and prints
-them side by side, one column per feature set, as the papers' tables do (mean ± s.e.).
-``PATH#COLUMN`` reads another embedding column of the table, e.g. ``events.parquet#context_feature``
-for TxE's contextual event features beside the backbone's ``feature``.
+Each ``--row NAME=PATH`` is one feature set; several are printed side by side, one column
+per feature set, as the papers' tables do (mean ± s.e.). ``PATH#COLUMN`` reads another
+embedding column of the table, e.g. ``events.parquet#context_feature`` for TxE's
+contextual event features beside the backbone's ``feature``.
 """
 
 from __future__ import annotations
@@ -18,23 +18,30 @@ from typing import Any
 import pyarrow as pa
 
 from movierep import files, tables
+from movierep.cli.rows import add_row_arg, parse_rows
 from movierep.errors import UserError
-from movierep.tasks.lvu import PROFILES as LVU_PROFILES
-from movierep.tasks.lvu import run_lvu, task_summary
-from movierep.tasks.moderation import run_moderation
-from movierep.tasks.movienet import PLACE_PROFILES, SBD_PROFILES, run_place_tagging, run_sbd
-from movierep.tasks.place_retrieval import lvu_place_retrieval
+from movierep.tasks.protocols.lvu import PROFILES as LVU_PROFILES
+from movierep.tasks.protocols.lvu import run_lvu, task_summary
+from movierep.tasks.protocols.moderation import run_moderation
+from movierep.tasks.protocols.movienet import (
+    PLACE_PROFILES,
+    SBD_PROFILES,
+    run_place_tagging,
+    run_sbd,
+)
+from movierep.tasks.protocols.place_retrieval import lvu_place_retrieval
 
 EXAMPLES = {
-    "lvu": "movierep eval lvu --data corpus/lvu --compare E_fixed=runs/lvu_shots.parquet "
-    "E_scene=runs/lvu_scenes.parquet --runs 5 --out runs/eval/lvu.json",
+    "lvu": "movierep eval lvu --data corpus/lvu --row CVRL=runs/lvu_events.parquet "
+    "--row 'CVRL + TxE=runs/lvu_events.parquet#context_feature' --profile cpu --runs 5 "
+    "--out runs/eval/lvu.json",
     "place-retrieval": "movierep eval place-retrieval --data corpus/lvu "
-    "--compare E_fixed=runs/lvu_shots.parquet E_scene=runs/lvu_scenes.parquet",
-    "movienet-places": "movierep eval movienet-places --data corpus/movienet "
-    "--compare E_fixed=runs/mn_shots.parquet E_scene=runs/mn_place_scenes.parquet",
-    "movienet-sbd": "movierep eval movienet-sbd --data corpus/movienet --fps 25 "
-    "--features runs/mn_shots.parquet",
-    "moderation": "movierep eval moderation --data corpus --features runs/scenes.parquet",
+    "--row CVRL=runs/lvu_events.parquet --row 'CVRL + TxE=runs/lvu_events.parquet#context_feature'",
+    "movienet-places": "movierep eval movienet-places --data corpus/movienet --profile cpu "
+    "--row E_fixed=runs/mn_shots.parquet --row E_scene=runs/mn_place_scenes.parquet",
+    "movienet-sbd": "movierep eval movienet-sbd --data corpus/movienet --fps 25 --profile cpu "
+    "--row E_fixed=runs/mn_shots.parquet",
+    "moderation": "movierep eval moderation --data corpus --row E_scene=runs/clips_scene.parquet",
 }
 HELP = {
     "lvu": "LVU's nine tasks with an MLP head (top-1; MSE for the two regressions)",
@@ -66,14 +73,7 @@ def register(kinds: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
             epilog=f"example:\n  {EXAMPLES[name]}",
         )
         p.add_argument("--data", type=Path, required=True, help=WHERE[name])
-        which = p.add_mutually_exclusive_group(required=True)
-        which.add_argument("--features", help="one feature table (PATH or PATH#COLUMN)")
-        which.add_argument(
-            "--compare",
-            nargs="+",
-            metavar="NAME=PATH",
-            help="several feature tables, named (PATH#COLUMN: another embedding column)",
-        )
+        add_row_arg(p, "PATH", "its feature table (PATH#COLUMN: another embedding column)")
         if name != "place-retrieval":
             p.add_argument("--runs", type=int, default=5, help="seeded runs of the head (5)")
             p.add_argument("--seed", type=int, default=0)
@@ -81,9 +81,9 @@ def register(kinds: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
             p.add_argument(
                 "--profile",
                 choices=("cpu", "paper"),
-                default="cpu",
-                help="the head: cpu (a short AdamW schedule of ours) or paper (the Movies2Scenes "
-                "supplement's SGD settings; LVU per task, Table 1)",
+                default="paper",
+                help="the head: paper (default: the Movies2Scenes supplement's SGD settings; "
+                "LVU per task, Table 1) or cpu (a short AdamW schedule of ours)",
             )
         if name == "lvu":
             p.add_argument("--tasks", nargs="+", default=None, help="default: all nine")
@@ -96,18 +96,8 @@ def register(kinds: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def feature_sets(args: argparse.Namespace) -> dict[str, str]:
-    """``{name: PATH[#COLUMN]}`` from ``--features`` or ``--compare``; every file must exist."""
-    if args.features is not None:
-        named = {Path(args.features.partition("#")[0]).stem: args.features}
-    else:
-        named = {}
-        for spec in args.compare:
-            name, sep, path = spec.partition("=")
-            if not sep or not name or not path:
-                raise UserError(f"--compare {spec!r}: expected NAME=PATH")
-            if name in named:
-                raise UserError(f"--compare: the name {name!r} is given twice")
-            named[name] = path
+    """``{name: PATH[#COLUMN]}`` from the ``--row`` options; every file must exist."""
+    named = {name: inputs[0] for name, inputs in parse_rows(args.row, 1, 1).items()}
     for spec in named.values():
         path = Path(spec.partition("#")[0])
         if not path.is_file():
@@ -187,6 +177,7 @@ def run(args: argparse.Namespace) -> int:
         payload = {
             "protocol": args.protocol,
             "data": str(args.data),
+            "runs": getattr(args, "runs", 1),  # a null s.e. is a metric of one run
             "results": {
                 name: {row: {"mean": _finite(m), "se": _finite(s)} for row, (m, s) in rows.items()}
                 for name, rows in results.items()

@@ -1,6 +1,6 @@
 """``movierep eval lvu-ot``: LVU with the Object Transformer, OT++ and Table 5's rank summary.
 
-Each ``--row NAME INSTANCES SCENE`` is one line of Hier-SSL Table 5: an instance-features
+Each ``--row NAME=INSTANCES,SCENE`` is one line of Hier-SSL Table 5: an instance-features
 table (``movierep extract instances``) and an event-features table for the scene pathway
 (``movierep extract events``, with ``--contextualizer`` for TxE features), ``-`` for a
 pathway the row does not use. Every row is trained and scored on the nine tasks N times;
@@ -16,14 +16,16 @@ from typing import Any
 
 from movierep import dist, files
 from movierep.cli.evaluate_features import side_by_side
+from movierep.cli.rows import add_row_arg, parse_rows
 from movierep.data.benchmarks.lvu import REGRESSION_TASKS
 from movierep.errors import UserError
-from movierep.tasks.lvu_ot import PAPER, OTConfig, rank_summary, run_lvu_ot
+from movierep.tasks.protocols.lvu_ot import PAPER, OTConfig, rank_summary, run_lvu_ot
 
 EXAMPLE = (
-    "movierep eval lvu-ot --data corpus/lvu --row OT-CVRL inst_cvrl.parquet - "
-    "--row Ours - events_txe.parquet --row OT++ inst_cvrl.parquet events_txe.parquet "
-    "--runs 5 --out runs/eval/lvu_ot.json"
+    "movierep eval lvu-ot --data corpus/lvu --row OT-CVRL=runs/lvu_instances.parquet,- "
+    "--row Ours=-,runs/lvu_events.parquet "
+    "--row OT++=runs/lvu_instances.parquet,runs/lvu_events.parquet "
+    "--profile cpu --runs 5 --out runs/eval/lvu_ot.json"
 )
 
 
@@ -37,19 +39,15 @@ def register(kinds: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         epilog=f"example:\n  {EXAMPLE}",
     )
     p.add_argument("--data", type=Path, required=True, help="LVU folder (lvu_1.0 inside)")
-    p.add_argument(
-        "--row",
-        nargs=3,
-        action="append",
-        required=True,
-        metavar=("NAME", "INSTANCES", "SCENE"),
-        help="a table row: its name, instance features and scene features ('-': not used)",
-    )
+    add_row_arg(p, "INSTANCES,SCENE", "its instance and scene features ('-': not used)")
     p.add_argument("--tasks", nargs="+", default=None, help="default: all nine")
     p.add_argument("--runs", type=int, default=5, help="seeded runs per task (5, as Table 5)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument(
-        "--profile", choices=("cpu", "paper"), default="cpu", help="OT size and schedule"
+        "--profile",
+        choices=("cpu", "paper"),
+        default="paper",
+        help="OT size and schedule: the paper's (default) or a CPU-sized one",
     )
     p.add_argument("--epochs", type=float, default=None, help="passes of #train×10 spans")
     p.add_argument(
@@ -66,9 +64,7 @@ def register(kinds: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 def _rows(args: argparse.Namespace) -> dict[str, tuple[Path | None, Path | None]]:
     rows: dict[str, tuple[Path | None, Path | None]] = {}
-    for name, inst, scene in args.row:
-        if name in rows:
-            raise UserError(f"--row: the name {name!r} is given twice")
+    for name, (inst, scene) in parse_rows(args.row, 2, 2).items():
         paths = tuple(None if p == "-" else Path(p) for p in (inst, scene))
         if paths == (None, None):
             raise UserError(f"--row {name}: give instance features, scene features or both")
@@ -82,15 +78,12 @@ def _rows(args: argparse.Namespace) -> dict[str, tuple[Path | None, Path | None]
 def run(args: argparse.Namespace) -> int:
     """Score every row, print Table 5 with its rank summary, write JSON with ``--out``."""
     base = PAPER if args.profile == "paper" else OTConfig()
-    overrides = {
-        "epochs": args.epochs,
-        "pretrain_steps": args.pretrain_steps,
-        "eval_stride": args.eval_stride,
-    }
     cfg = replace(
         base,
         device=str(dist.device(args.device)),
-        **{k: v for k, v in overrides.items() if v is not None},
+        epochs=base.epochs if args.epochs is None else args.epochs,
+        pretrain_steps=base.pretrain_steps if args.pretrain_steps is None else args.pretrain_steps,
+        eval_stride=base.eval_stride if args.eval_stride is None else args.eval_stride,
     )
     kw: dict[str, Any] = {"tasks": args.tasks} if args.tasks else {}
     table: dict[str, dict[str, tuple[float, float]]] = {}
@@ -116,6 +109,7 @@ def run(args: argparse.Namespace) -> int:
         payload = {
             "protocol": "lvu-ot",
             "data": str(args.data),
+            "runs": args.runs,  # a null s.e. is a metric of one run
             "config": {k: v for k, v in vars(cfg).items() if k != "masking"},
             "rows": {name: [str(p) if p else None for p in paths] for name, paths in rows.items()},
             "results": {

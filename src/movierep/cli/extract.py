@@ -27,11 +27,12 @@ from movierep.features.extract import (
     extract_with_checkpoint,
 )
 from movierep.features.instances import extract_instance_features
-from movierep.features.scenes import (
+from movierep.features.scene_features import (
     concatenate_features,
     extract_scene_features,
-    extract_shot_features,
+    scene_window_of,
 )
+from movierep.features.shot_features import extract_shot_features
 from movierep.jobs import JobReport, parse_shard
 
 
@@ -57,17 +58,19 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
             "examples:\n"
             "  movierep extract events --backbone runs/cvrl/last --corpus corpus "
             "--out runs/feats/events.parquet\n"
-            "  movierep extract events --backbone runs/cvrl/last --events runs/events.parquet "
-            "--out feats.parquet\n"
+            "  movierep extract events --backbone runs/cvrl/last "
+            "--events runs/events/events.parquet --out feats.parquet\n"
             "  movierep extract events --backbone runs/cvrl/last --videos a.mp4 b.mp4 "
             "--out feats.parquet\n"
             "  movierep extract events --backbone runs/cvrl/last --corpus corpus "
-            "--contextualizer runs/txe/last --out feats.parquet"
+            "--contextualizer runs/txe/last --out feats.parquet\n"
+            "  movierep extract events --backbone runs/cvrl/last --videos corpus/lvu/videos/*.mp4 "
+            "--contextualizer runs/txe/last --out runs/lvu_events.parquet"
         ),
     )
     events.add_argument("--backbone", type=Path, required=True, metavar="CKPT")
     where = events.add_mutually_exclusive_group(required=True)
-    where.add_argument("--events", type=Path, help="events table (movierep events)")
+    where.add_argument("--events", type=Path, help="events table (movierep ingest events)")
     where.add_argument("--corpus", type=Path, help="corpus folder: its annotated events")
     where.add_argument("--videos", type=Path, nargs="+", help="video files: 2 s windows")
     events.add_argument("--split", default=None, help="with --corpus: only this catalog split")
@@ -130,9 +133,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         epilog=(
             "examples:\n"
             "  movierep extract scenes --encoder runs/scenes/last --shots runs/shots "
-            "--window 4 --out runs/scenes.parquet\n"
+            "--out runs/scenes.parquet\n"
             "  movierep extract scenes --encoder runs/genre/last runs/synopsis/last "
-            "--shots runs/shots --ranges scenes.parquet --out gs.parquet"
+            "--shots runs/shots --ranges runs/scenes.parquet --out runs/genre_synopsis.parquet"
         ),
     )
     scenes.add_argument("--encoder", type=Path, nargs="+", required=True, help="scene encoder(s)")
@@ -140,9 +143,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     scenes.add_argument(
         "--window",
         type=int,
-        default=9,
-        help="shots per scene (9): the default windows' length, and the most shots a ranges "
-        "row is embedded with (longer rows are subsampled evenly)",
+        default=None,
+        help="shots per scene: the default windows' length, and the most shots a ranges "
+        "row is embedded with (longer rows are subsampled evenly); default: the encoder's "
+        "own (its checkpoint's shots_per_scene; 9 for a CLIP file)",
     )
     _add_shot_args(scenes, batch_size=16)
     scenes.set_defaults(func=run_scenes)
@@ -165,8 +169,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
             "--out runs/clips_scene.parquet\n"
             "  movierep extract clips --encoder runs/vit/last --corpus corpus --mode frames "
             "--out runs/clips_fixed.parquet\n"
-            "  movierep eval moderation --data corpus --compare "
-            "E_fixed=runs/clips_fixed.parquet E_scene=runs/clips_scene.parquet"
+            "  movierep eval moderation --data corpus --row E_fixed=runs/clips_fixed.parquet "
+            "--row E_scene=runs/clips_scene.parquet"
         ),
     )
     clips.add_argument("--encoder", type=Path, required=True, help="CLIP file or ViT checkpoint")
@@ -213,7 +217,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--instance-meta", type=Path, default=None, help="default: LVU/instance_meta.json"
     )
     instances.add_argument("--stage", default="res5", help="backbone stage to pool (res5)")
-    instances.add_argument("--crop-size", type=int, default=None, help="default: checkpoint's")
+    instances.add_argument(
+        "--view-size",
+        type=int,
+        default=None,
+        help="height of the view whose feature map is RoI-pooled: a larger view than the "
+        "backbone's crop gives small boxes more feature-map cells (default: the backbone's "
+        "crop size)",
+    )
     instances.add_argument("--out", type=Path, required=True, help="features Parquet file")
     instances.add_argument("--batch-size", type=int, default=8, help="clips per forward pass")
     instances.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N")
@@ -222,7 +233,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _add_shot_args(parser: argparse.ArgumentParser, batch_size: int) -> None:
-    parser.add_argument("--shots", type=Path, required=True, help="shots folder (movierep shots)")
+    parser.add_argument(
+        "--shots", type=Path, required=True, help="shots folder (movierep ingest shots)"
+    )
     parser.add_argument("--out", type=Path, required=True, help="features Parquet file")
     parser.add_argument("--batch-size", type=int, default=batch_size, help="per forward pass")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N")
@@ -269,13 +282,14 @@ def run_scenes(args: argparse.Namespace) -> int:
             ]
         status = 0
         for encoder, out in zip(args.encoder, outs, strict=True):
+            window = scene_window_of(encoder, args.window)
             report = extract_scene_features(
                 encoder,
                 args.shots,
                 out,
                 ranges=ranges,
-                window=args.window,
-                max_shots=args.window,
+                window=window,
+                max_shots=window,
                 batch_size=args.batch_size,
                 device=args.device,
                 shard=parse_shard(args.shard) if args.shard else None,
@@ -311,14 +325,13 @@ def run_clips(args: argparse.Namespace) -> int:
 
 def run_events(args: argparse.Namespace) -> int:
     """Extract event features; see ``movierep extract events --help``."""
-    spec = clip_spec_from_checkpoint(args.backbone)
-    overrides = {
-        "num_frames": args.num_frames,
-        "frame_stride": args.frame_stride,
-        "crop_size": args.crop_size,
-        "view_aspect": args.view_aspect,
-    }
-    spec = replace(spec, **{k: v for k, v in overrides.items() if v is not None})
+    spec = clip_spec_from_checkpoint(
+        args.backbone,
+        num_frames=args.num_frames,
+        frame_stride=args.frame_stride,
+        crop_size=args.crop_size,
+        view_aspect=args.view_aspect,
+    )
     events: pa.Table
     if args.events is not None:
         events, source = tables.read_table(args.events), args.events
@@ -356,8 +369,8 @@ def run_events(args: argparse.Namespace) -> int:
 def run_instances(args: argparse.Namespace) -> int:
     """Extract instance features; see ``movierep extract instances --help``."""
     spec = clip_spec_from_checkpoint(args.backbone)
-    if args.crop_size is not None:
-        spec = replace(spec, crop_size=args.crop_size)
+    if args.view_size is not None:  # the pooled view, not the backbone's input contract
+        spec = replace(spec, crop_size=args.view_size)
     meta = args.instance_meta or args.lvu / "instance_meta.json"
     if not meta.is_file():
         raise UserError(f"{meta}: no instance metadata (LVU's instance_meta as JSON)")

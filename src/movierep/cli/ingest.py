@@ -1,11 +1,11 @@
-"""``movierep shots`` and ``movierep events``: ingest videos into shots/keyframes and events.
+"""``movierep ingest shots`` and ``ingest events``: videos into shots + keyframes, and events.
 
 Both commands take videos, folders, ``.txt`` lists, corpus folders or ``catalog.parquet``
 files, resume where an earlier run stopped, record every failed video in
 ``OUT/failures.parquet`` without stopping (exit status 1 when some failed, 2 when all
 did; a damaged video keeps what decodes and is listed there with outcome ``partial``,
 up to ``--max-lost-fraction`` lost), and split the work with ``--shard i/n`` or over
-torchrun ranks (``torchrun --nproc_per_node 4 -m movierep shots movies/ --out runs/shots``),
+torchrun ranks (``torchrun --nproc_per_node 4 -m movierep ingest shots movies/ --out runs/shots``),
 or run each video as a Ray task with ``--engine ray`` (:mod:`movierep.scale.ray_jobs`:
 the same part files and merge, so engines may take turns on one output folder).
 """
@@ -24,12 +24,12 @@ from movierep.video.damage import MAX_LOST_FRACTION
 ENGINES = ("local", "ray")
 
 SHOTS_EXAMPLE = """example:
-  movierep shots movies/ --out runs/shots
-  movierep shots corpus/ --out runs/shots --detector scenedetect --shard 0/4
-  movierep shots corpus/ --out runs/shots --engine ray --address auto"""
+  movierep ingest shots movies/ --out runs/shots
+  movierep ingest shots corpus/ --out runs/shots --detector scenedetect --shard 0/4
+  movierep ingest shots corpus/ --out runs/shots --engine ray --address auto"""
 EVENTS_EXAMPLE = """example:
-  movierep events movies/ --out runs/events
-  movierep events corpus/catalog.parquet --out runs/events --stride 1"""
+  movierep ingest events movies/ --out runs/events
+  movierep ingest events corpus/catalog.parquet --out runs/events --stride 1"""
 
 
 def shard_arg(text: str) -> tuple[int, int]:
@@ -93,8 +93,17 @@ def job_runner(args: argparse.Namespace) -> JobRunner:
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add the ``shots`` and ``events`` commands."""
-    shots = sub.add_parser(
+    """Add ``ingest`` and its ``shots`` and ``events`` commands."""
+    parser = sub.add_parser(
+        "ingest",
+        help="turn videos into shots + keyframes or 2 s events (no model; see extract)",
+        description=(
+            "Ingest videos into the units the models read: shots with keyframes, or 2 s "
+            "events. No model runs here; `movierep extract` computes features of them."
+        ),
+    )
+    kinds = parser.add_subparsers(dest="kind", metavar="KIND", required=True)
+    shots = kinds.add_parser(
         "shots",
         help="detect shots and save 3 keyframes per shot",
         description=(
@@ -147,7 +156,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     add_damage_arg(shots)
     shots.set_defaults(func=run_shots)
 
-    events = sub.add_parser(
+    events = kinds.add_parser(
         "events",
         help="split videos into consecutive 2 s events",
         description=(
@@ -203,7 +212,7 @@ def _finish(report: JobReport, merged: bool, out: Path, stage: str) -> int:
 
 
 def run_shots(args: argparse.Namespace) -> int:
-    """Run ``movierep shots``."""
+    """Run ``movierep ingest shots``."""
     from movierep.video.ingest import ingest_shots
 
     run = job_runner(args)
@@ -232,7 +241,7 @@ def run_shots(args: argparse.Namespace) -> int:
 
 
 def run_events(args: argparse.Namespace) -> int:
-    """Run ``movierep events``."""
+    """Run ``movierep ingest events``."""
     from movierep.video.ingest import ingest_events
 
     run = job_runner(args)

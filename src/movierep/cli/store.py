@@ -47,7 +47,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
             "--backbone runs/cvrl/last --shot-encoder runs/vit/last "
             "--scene-encoder runs/scenes/last\n"
             "  movierep embed movies/ --levels scene --out runs/store "
-            "--scene-encoder runs/scenes/last --scene-window 9 --shard 0/4\n"
+            "--scene-encoder runs/scenes/last --shard 0/4\n"
             "  movierep embed corpus/ --levels scene --out runs/store "
             "--scene-encoder runs/scenes/last --engine ray --address auto --workers 4"
         ),
@@ -73,12 +73,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--scene-encoder", type=Path, metavar="PATH", help="scene level: E_scene checkpoint"
     )
     embed.add_argument(
-        "--scene-window", type=int, default=9, metavar="N", help="shots per scene (9)"
-    )
+        "--scene-window", type=int, default=None, metavar="N",
+        help="shots per scene; default: the scene encoder's own (its checkpoint's "
+        "shots_per_scene; 9 for a CLIP file); a contradicting value is refused",
+    )  # fmt: skip
     embed.add_argument("--detector", default="transnetv2", help="shot detector (transnetv2)")
     embed.add_argument(
         "--shots", type=Path, metavar="DIR",
-        help="reuse the shots of a `movierep shots` folder made with --detector (local engine)",
+        help="reuse the shots of an `ingest shots` folder made with --detector (local engine)",
     )  # fmt: skip
     embed.add_argument(
         "--shard", type=shard_arg, metavar="I/N", help="embed only part i of n (e.g. 0/4)"
@@ -126,7 +128,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         epilog=(
             "examples:\n"
             "  movierep search runs/store --level scene --scene m0003:2 -k 5\n"
-            "  movierep search runs/store --level event --video movie.mp4 --at 63.5 --json"
+            "  movierep search runs/store --level event --video movie.mp4 --at 12.5 --json"
         ),
     )
     search.add_argument("store", type=Path, metavar="STORE", help="store folder")

@@ -117,7 +117,9 @@ def _register_movies2scenes(levels: argparse._SubParsersAction[argparse.Argument
             "      --profile cpu --out runs/vit"
         ),
     )
-    image.add_argument("--shots", type=Path, help="shots folder (movierep shots) with keyframes")
+    image.add_argument(
+        "--shots", type=Path, help="shots folder (movierep ingest shots) with keyframes"
+    )
     _add_movie_filter(image)
     _add_run_args(image)
     image.set_defaults(func=run_image_encoder)

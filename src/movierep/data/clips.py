@@ -260,12 +260,12 @@ class ClipPairDataset(Dataset[dict[str, Tensor]]):
         spans: Sequence[VideoSpan],
         augment: ClipAugment,
         *,
-        num_frames: int = 16,
-        frame_stride: int = 4,
+        num_frames: int,
+        frame_stride: int,
+        augment_on: AugmentOn,
         frames: FrameSource | None = None,
         flow: bool = False,
         pair_starts: PairStarts = sample_pair_starts,
-        augment_on: AugmentOn = "worker",
     ) -> None:
         self.spans = list(spans)
         self.augment = augment
@@ -332,11 +332,11 @@ class LabelledClipDataset(Dataset[dict[str, Tensor]]):
         spans: Sequence[VideoSpan],
         transform: ClipTransform,
         *,
-        num_frames: int = 16,
-        frame_stride: int = 4,
+        num_frames: int,
+        frame_stride: int,
+        augment_on: AugmentOn,
         random_start: bool = True,
         frames: FrameSource | None = None,
-        augment_on: AugmentOn = "worker",
     ) -> None:
         unlabelled = [s.video_id for s in spans if s.label < 0]
         if unlabelled:

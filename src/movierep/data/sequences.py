@@ -42,7 +42,13 @@ COLUMNS = ["movie_id", "event_index", "start_time", "feature"]
 
 @dataclass(frozen=True)
 class SequenceConfig:
-    """How sequences are cut from event-feature tables (the paper: 2 s stride, N from TxE)."""
+    """How sequences are cut from event-feature tables (the paper: 2 s stride, N from TxE).
+
+    Attributes:
+        token_stride: seconds between neighbouring tokens; ``None``: consecutive events.
+        windows: ``"every_start"``, ``"non_overlapping"`` or ``"one_per_video"`` (then an
+            item is a random window of the i-th video, drawn with torch's RNG).
+    """
 
     token_stride: float | None = None
     windows: WindowMode = "every_start"
@@ -164,10 +170,8 @@ class EventSequenceDataset(Dataset[dict[str, torch.Tensor]]):
 
     Args:
         table: an event-features table (any source: VidSitu clips, LVU clips, movies).
-        num_tokens: N, events per sequence (paper: 5).
-        token_stride: seconds between neighbouring tokens; ``None``: consecutive events.
-        windows: ``"every_start"``, ``"non_overlapping"`` or ``"one_per_video"`` (then an
-            item is a random window of the i-th video, drawn with torch's RNG).
+        num_tokens: N, events per sequence (TxE's ``num_tokens``; paper: 5).
+        cfg: the token stride and the windows (:class:`SequenceConfig`).
         source: the table's file name, for error messages.
 
     Items are ``{"features": (N, D) float32}``; ``windows`` holds the (W, N) row indices
@@ -177,14 +181,15 @@ class EventSequenceDataset(Dataset[dict[str, torch.Tensor]]):
     def __init__(
         self,
         table: pa.Table,
-        num_tokens: int = 5,
-        token_stride: float | None = None,
-        windows: WindowMode = "every_start",
+        num_tokens: int,
+        cfg: SequenceConfig = SequenceConfig(),
+        *,
         source: str | Path = "event_features",
     ) -> None:
+        windows = cfg.windows
         self.source = str(source)
         self.runs = event_runs(table, source)
-        self.steps = token_step(self.runs, token_stride, source)
+        self.steps = token_step(self.runs, cfg.token_stride, source)
         self.windows, video = sequence_windows(self.runs, num_tokens, self.steps, windows)
         self.num_tokens = num_tokens
         self.per_video: list[np.ndarray] | None = None
@@ -196,12 +201,11 @@ class EventSequenceDataset(Dataset[dict[str, torch.Tensor]]):
     def from_parquet(
         cls,
         path: str | Path,
-        num_tokens: int = 5,
-        token_stride: float | None = None,
-        windows: WindowMode = "every_start",
+        num_tokens: int,
+        cfg: SequenceConfig = SequenceConfig(),
     ) -> EventSequenceDataset:
         """Read an event-features Parquet file and cut it into sequences."""
-        return cls(read_table(path, COLUMNS), num_tokens, token_stride, windows, source=path)
+        return cls(read_table(path, COLUMNS), num_tokens, cfg, source=path)
 
     @property
     def feature_dim(self) -> int:

@@ -1,7 +1,7 @@
 """Shot keyframes as model input: one image per shot, a scene as its shots' images in order.
 
 Movies2Scenes (Chen et al. 2023, §4.2) "only keep[s] one frame per shot": the middle
-keyframe (``img_1``, :data:`movierep.video.keyframes.SHOT_IMAGE_K`) that ``movierep shots``
+keyframe (``img_1``, :data:`movierep.video.keyframes.SHOT_IMAGE_K`) that ``movierep ingest shots``
 saves. :class:`ShotImages` indexes those images in a shots folder (``keyframes.parquet``
 and the JPEGs beside it) and decodes them on demand; a scene of n shots × 1 frame is
 the (n, H, W, 3) stack of its shots' keyframes.
@@ -36,7 +36,7 @@ class ShotImages:
     """The keyframes of a shots folder, by ``(movie_id, shot_index)``.
 
     Args:
-        shots_dir: a ``movierep shots`` output folder.
+        shots_dir: a ``movierep ingest shots`` output folder.
         k: which of the 3 keyframes per shot is the shot's image (1: the middle one);
             ``None`` keeps all three (:meth:`all_paths`, for image pretraining).
         movie_ids: keep only these movies (default: all).
@@ -57,7 +57,7 @@ class ShotImages:
         self.root = Path(shots_dir)
         table_path = self.root / "keyframes.parquet"
         if not table_path.is_file():
-            raise UserError(f"{table_path}: no keyframes table (run `movierep shots` first)")
+            raise UserError(f"{table_path}: no keyframes table (run `movierep ingest shots` first)")
         table = read_table(table_path)
         require_columns(table, ["movie_id", "shot_index", "k", "path"], table_path)
         if k is not None:

@@ -7,9 +7,10 @@ E_fixed, windows of shots through E_scene (co-watch)), then ``movierep index`` p
 
 from __future__ import annotations
 
-from movierep.demo.hierarchy import Paths, check
+from movierep.demo.paths import Paths
 from movierep.demo.presets import DemoPreset
-from movierep.demo.scenes import encoder_path, scene_window
+from movierep.demo.scenes import encoder_path
+from movierep.demo.stage_calls import check
 from movierep.store.embed import embed_catalog
 from movierep.store.index import build_index
 
@@ -23,7 +24,7 @@ def build_store(p: Paths, preset: DemoPreset) -> None:
     report = embed_catalog(
         videos, p.out / "store", LEVELS, event_checkpoint=p.backbone("cvrl"),
         contextualizer=p.txe("cvrl"), shot_encoder=encoder_path(p, "fixed"),
-        scene_encoder=scene, scene_window=scene_window(scene), detector=preset.shot_detector,
+        scene_encoder=scene, detector=preset.shot_detector,
         frame_cache=str(p.frame_cache), shots=p.shots,
     )  # fmt: skip
     check(report, "store")

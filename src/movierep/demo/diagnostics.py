@@ -17,10 +17,14 @@ import torch
 from movierep import tables
 from movierep.data.sequences import EventSequenceDataset
 from movierep.demo import results
-from movierep.demo.hierarchy import SELF_SUPERVISED, Paths
+from movierep.demo.hierarchy import SELF_SUPERVISED
+from movierep.demo.paths import Paths
 from movierep.metrics.boundaries import boundary_f1
 from movierep.models import load_pretrained
-from movierep.tasks.maskpred_retrieval import context_mean_predictor, masked_event_retrieval
+from movierep.tasks.diagnostics.maskpred_retrieval import (
+    context_mean_predictor,
+    masked_event_retrieval,
+)
 
 NAN = math.nan
 

@@ -20,7 +20,7 @@ from movierep import files, tables
 from movierep.corpus.export.ids import imdb_ids
 from movierep.data.corpus import Corpus
 from movierep.demo import results
-from movierep.demo.hierarchy import Paths
+from movierep.demo.paths import Paths
 from movierep.demo.presets import DemoPreset
 from movierep.demo.scenes import m2s, slug
 from movierep.demo.training_losses import loss_curve, training_runs

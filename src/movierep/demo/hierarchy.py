@@ -25,92 +25,30 @@ import numpy as np
 import pyarrow as pa
 
 from movierep import files, tables
-from movierep.checkpoint import read_config, save_checkpoint
+from movierep.checkpoint import read_config, read_inputs, save_checkpoint
 from movierep.data.benchmarks.vidsitu import load_vidsitu
 from movierep.demo import results
+from movierep.demo.paths import Paths
 from movierep.demo.presets import DemoPreset
+from movierep.demo.stage_calls import check, print_fit, train_sets
 from movierep.demo.verdicts import Estimate
-from movierep.errors import UserError
 from movierep.features.contextualize import contextualize
 from movierep.features.extract import events_from_corpus, extract_with_checkpoint
 from movierep.features.instances import extract_instance_features
-from movierep.jobs import JobReport
 from movierep.models.factory import random_init_like
 from movierep.recipes import cvrl, maskpred, modist, supervised
-from movierep.tasks.feature_classifier import ClassifierConfig
-from movierep.tasks.lvu import task_summary
-from movierep.tasks.lvu_ot import OTConfig, rank_summary, run_lvu_ot
-from movierep.tasks.vidsitu_features import vidsitu_event_features
-from movierep.tasks.vidsitu_relations import run_relation_task
-from movierep.tasks.vidsitu_srl import CPU as SRL_CPU
-from movierep.tasks.vidsitu_srl import run_srl_task
-from movierep.tasks.vidsitu_verbs import run_verb_task
-from movierep.train.loop import FitResult
+from movierep.tasks.heads.feature_classifier import ClassifierConfig
+from movierep.tasks.protocols.lvu import task_summary
+from movierep.tasks.protocols.lvu_ot import OTConfig, rank_summary, run_lvu_ot
+from movierep.tasks.protocols.vidsitu_features import vidsitu_event_features
+from movierep.tasks.protocols.vidsitu_relations import run_relation_task
+from movierep.tasks.protocols.vidsitu_srl import CPU as SRL_CPU
+from movierep.tasks.protocols.vidsitu_srl import run_srl_task
+from movierep.tasks.protocols.vidsitu_verbs import run_verb_task
 
 BACKBONES = ("random", "supervised", "cvrl", "modist")
 SELF_SUPERVISED = ("cvrl", "modist")
 LVU_REGRESSIONS = {"like_ratio", "view_count"}
-
-
-@dataclasses.dataclass(frozen=True)
-class Paths:
-    """Where a demo run keeps each stage's output."""
-
-    out: Path
-
-    @property
-    def corpus(self) -> Path:
-        """The synthetic corpus."""
-        return self.out / "corpus"
-
-    @property
-    def frame_cache(self) -> Path:
-        """The run's decoded-frame cache (every video decoded once for every stage)."""
-        return self.out / "cache" / "frames"
-
-    @property
-    def shots(self) -> Path:
-        """The movies' shots folder (``movierep shots``)."""
-        return self.out / "shots"
-
-    def backbone(self, name: str) -> Path:
-        """The checkpoint of backbone ``name`` (``random`` has no training run)."""
-        root = self.out / "backbones" / name
-        return root if name == "random" else root / "last"
-
-    def txe(self, backbone: str, trained: bool = True, seed: int = 0) -> Path:
-        """TxE pretrained by mask prediction on ``backbone``'s features, or untrained (N).
-
-        The untrained TxE ("N") is one random initialisation of the TxE architecture,
-        shared by every backbone (their features have the same width). ``seed``: the
-        pretraining seed's index (0: the run's seed; more with ``pretrain_seeds["txe"]``).
-        """
-        tag = "" if seed == 0 else f"_s{seed}"
-        return self.out / "txe" / (f"{backbone}{tag}/last" if trained else f"untrained{tag}")
-
-    def events(self, backbone: str) -> Path:
-        """The movies' event features of ``backbone`` (``context_feature``: TxE's)."""
-        return self.out / "features" / f"events_{backbone}.parquet"
-
-    @property
-    def lvu(self) -> Path:
-        """The corpus' LVU export."""
-        return self.corpus / "lvu"
-
-
-def check(report: JobReport, stage: str) -> None:
-    """A per-video stage must finish every video: the demo's corpus has no bad file."""
-    if report.failed:
-        job_id, _path, kind, message = report.failed[0]
-        raise UserError(f"{len(report.failed)} videos failed ({job_id}: {kind}: {message})")
-
-
-def _trained(result: FitResult) -> None:
-    print(result.summary())
-
-
-def _sets(steps: int, seed: int, *more: str) -> list[str]:
-    return [f"train.steps={steps}", f"train.seed={seed}", *more]
 
 
 def train_backbone(p: Paths, preset: DemoPreset, method: str, seed: int) -> None:
@@ -120,12 +58,13 @@ def train_backbone(p: Paths, preset: DemoPreset, method: str, seed: int) -> None
     kinetics = p.corpus / "kinetics"
     cache = f"data.frame_cache={p.frame_cache}"
     if method == "supervised":  # Sup-K400: the action labels of the Kinetics-style clips
-        cfg = supervised.resolve("cpu", sets=_sets(steps, seed, "supervised.labels=class", cache))
-        _trained(supervised.run(cfg, data=[kinetics], out=out))
+        sets = train_sets(steps, seed, "supervised.labels=class", cache)
+        cfg = supervised.resolve("cpu", sets=sets)
+        print_fit(supervised.run(cfg, data=[kinetics], out=out))
         return
     recipe: Any = {"cvrl": cvrl, "modist": modist}[method]
-    cfg = recipe.resolve("cpu", sets=_sets(steps, seed, cache))
-    _trained(recipe.run(cfg, data=[kinetics, p.corpus], out=out))
+    cfg = recipe.resolve("cpu", sets=train_sets(steps, seed, cache))
+    print_fit(recipe.run(cfg, data=[kinetics, p.corpus], out=out))
 
 
 def head(preset: DemoPreset, cfg: ClassifierConfig | None = None) -> ClassifierConfig:
@@ -138,7 +77,10 @@ def random_copy(trained: Path, out: Path, seed: int) -> None:
     """A checkpoint with ``trained``'s architecture and run config, randomly initialised."""
     meta = read_config(trained)
     model = random_init_like(trained, seed)
-    save_checkpoint(out, model, meta["arch"], meta["model_kwargs"], run_config=meta["run_config"])
+    save_checkpoint(
+        out, model, meta["arch"], meta["model_kwargs"],
+        inputs=read_inputs(trained), run_config=meta["run_config"],
+    )  # fmt: skip
 
 
 def event_features(p: Paths, seed: int) -> None:
@@ -167,10 +109,10 @@ def train_txe(p: Paths, preset: DemoPreset, backbone: str, seed: int) -> None:
     for k in range(preset.seeds("txe")):
         if (p.txe(backbone, seed=k) / "model.safetensors").is_file():
             continue  # a rerun after a later seed failed
-        sets = _sets(preset.txe_steps, seed + k, *preset.overrides("txe"))
+        sets = train_sets(preset.txe_steps, seed + k, *preset.overrides("txe"))
         cfg = maskpred.resolve("cpu", sets=sets)
         out = p.txe(backbone, seed=k).parent
-        _trained(maskpred.run(cfg, features=[p.events(backbone)], out=out))
+        print_fit(maskpred.run(cfg, features=[p.events(backbone)], out=out))
         if not p.txe(backbone, trained=False, seed=k).is_dir():
             random_copy(p.txe(backbone, seed=k), p.txe(backbone, trained=False, seed=k), seed + k)
     table = tables.read_table(p.events(backbone))
@@ -350,12 +292,12 @@ def txe_ablations(p: Paths, preset: DemoPreset, seed: int) -> None:
         checkpoints = []
         for k in range(preset.seeds("txe")):
             out = p.out / "ablations" / "txe" / (f"variant{i}" + (f"_s{k}" if k else ""))
-            sets = _sets(preset.ablation_txe_steps, seed + k, f"maskpred.mask_sizes={sizes}")
+            sets = train_sets(preset.ablation_txe_steps, seed + k, f"maskpred.mask_sizes={sizes}")
             sets += [f"data.token_stride={stride}", f"maskpred.loss={loss}"]
             sets += [f"maskpred.sampling={sampling}", *preset.overrides("txe")]
             if not (out / "last" / "model.safetensors").is_file():
                 cfg = maskpred.resolve("cpu", sets=sets)
-                _trained(maskpred.run(cfg, features=[p.events("cvrl")], out=out))
+                print_fit(maskpred.run(cfg, features=[p.events("cvrl")], out=out))
             checkpoints.append(out / "last")
         specs.append((name, "cvrl", checkpoints))
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from movierep.demo import results
 from movierep.demo.figures import all_figures
 from movierep.demo.findings import hier_findings, m2s_findings
-from movierep.demo.hierarchy import Paths
+from movierep.demo.paths import Paths
 from movierep.demo.presets import DemoPreset
 from movierep.demo.references import (
     M2S_LVU_COLUMNS,

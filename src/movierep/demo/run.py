@@ -34,9 +34,10 @@ from typing import Any
 
 from movierep.corpus import make_corpus
 from movierep.demo import catalog, diagnostics, hierarchy, scene_tasks, scenes
-from movierep.demo.hierarchy import Paths
+from movierep.demo.paths import Paths
 from movierep.demo.pipeline import Pipeline, peak_memory_gb
 from movierep.demo.presets import PRESETS, DemoPreset
+from movierep.demo.stage_calls import check
 from movierep.errors import UserError
 from movierep.video.ingest import ingest_events, ingest_shots
 
@@ -56,11 +57,11 @@ def stages(
 
     def shots() -> None:
         report, _ = ingest_shots([p.corpus], p.shots, detector=preset.shot_detector)
-        hierarchy.check(report, "shots")
+        check(report, "shots")
 
     def events() -> None:
         report, _ = ingest_events([p.corpus], p.out / "events")
-        hierarchy.check(report, "events")
+        check(report, "events")
 
     out: list[tuple[str, Callable[[], object]]] = [
         ("corpus", corpus),

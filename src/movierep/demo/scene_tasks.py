@@ -17,14 +17,15 @@ import math
 from typing import Any
 
 from movierep.demo import results
-from movierep.demo.hierarchy import Paths, cut_rows, head, lvu_sources
+from movierep.demo.hierarchy import cut_rows, head, lvu_sources
+from movierep.demo.paths import Paths
 from movierep.demo.presets import DemoPreset
 from movierep.demo.scenes import features_of, fps
 from movierep.demo.verdicts import Estimate, over_pretraining
-from movierep.tasks.lvu import LVUConfig, run_lvu, task_summary
-from movierep.tasks.moderation import ModerationConfig, run_moderation
-from movierep.tasks.movienet import PLACE_CONFIG, SBD_CONFIG, run_place_tagging, run_sbd
-from movierep.tasks.place_retrieval import lvu_place_retrieval_per_query
+from movierep.tasks.protocols.lvu import LVUConfig, run_lvu, task_summary
+from movierep.tasks.protocols.moderation import ModerationConfig, run_moderation
+from movierep.tasks.protocols.movienet import PLACE_CONFIG, SBD_CONFIG, run_place_tagging, run_sbd
+from movierep.tasks.protocols.place_retrieval import lvu_place_retrieval_per_query
 
 NAN = math.nan
 #: The demo scores LVU (Table 3) and place retrieval (Table 2) on every held-out video,

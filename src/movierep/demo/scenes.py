@@ -33,20 +33,21 @@ from pathlib import Path
 import pyarrow as pa
 
 from movierep import files, tables
-from movierep.checkpoint import read_config
 from movierep.data.benchmarks.movienet_shots import write_shots_folder
 from movierep.data.corpus import Corpus
-from movierep.demo.hierarchy import Paths, _sets, _trained, check
+from movierep.demo.paths import Paths
 from movierep.demo.presets import DemoPreset
+from movierep.demo.stage_calls import check, print_fit, train_sets
 from movierep.features.clip_frames import Mode, extract_clip_features
-from movierep.features.scenes import (
+from movierep.features.scene_features import (
     concatenate_features,
     extract_scene_features,
-    extract_shot_features,
+    scene_window_of,
 )
+from movierep.features.shot_features import extract_shot_features
 from movierep.recipes import image_encoder, moviesim, scenes
 from movierep.similarity.scene_pairs import select_pairs
-from movierep.tasks.movienet import place_segments
+from movierep.tasks.protocols.movienet import place_segments
 
 #: ``--ablations`` rows of Movies2Scenes Table 3: (name, source, moviesim sets, pair space,
 #: scene sets).
@@ -90,10 +91,10 @@ def fps(p: Paths) -> float:
 
 def train_image_encoder(p: Paths, preset: DemoPreset, seed: int) -> None:
     """E_fixed: SimCLR on the train movies' keyframes, then its feature of every shot."""
-    sets = _sets(preset.image_steps, seed, *preset.overrides("image"))
+    sets = train_sets(preset.image_steps, seed, *preset.overrides("image"))
     cfg = image_encoder.resolve("cpu", sets=sets)
     train = Corpus(p.corpus).split_ids("train")
-    _trained(image_encoder.run(cfg, shots=p.shots, out=m2s(p) / "image_encoder", movie_ids=train))
+    print_fit(image_encoder.run(cfg, shots=p.shots, out=m2s(p) / "image_encoder", movie_ids=train))
     check(
         extract_shot_features(encoder_path(p, "fixed"), p.shots, m2s(p) / "shot_features.parquet"),
         "image-encoder",
@@ -133,18 +134,18 @@ def _train_scene_encoder(
     scene_sets: tuple[str, ...],
 ) -> None:
     shot_features = m2s(p) / "shot_features.parquet"
-    sets = _sets(preset.moviesim_steps, seed, f"pairs.sources={source}", *sim_sets)
+    sets = train_sets(preset.moviesim_steps, seed, f"pairs.sources={source}", *sim_sets)
     sets += preset.overrides("moviesim")
     corpus = Corpus(p.corpus)
     train = corpus.split_ids("train")
     heldout = [m for m in corpus.movie_ids if m not in set(train)]
-    _trained(
+    print_fit(
         moviesim.run(
             moviesim.resolve("cpu", sets=sets), corpus=p.corpus, shot_features=shot_features,
             out=work / "moviesim", movie_ids=train, heldout_ids=heldout,
         )
     )  # fmt: skip
-    sets = _sets(preset.scene_steps, seed, *preset.overrides("scenes"), *scene_sets)
+    sets = train_sets(preset.scene_steps, seed, *preset.overrides("scenes"), *scene_sets)
     cfg = scenes.resolve("cpu", sets=sets)
     selection = select_pairs(
         work / "moviesim", shot_features, work / "p_scene.parquet",
@@ -154,18 +155,12 @@ def _train_scene_encoder(
         f"P_scene: {selection.num_rows} scene pairs of {selection.movie_pairs} movie pairs "
         f"({selection.per_movie_pair:.1f} each)"
     )
-    _trained(
+    print_fit(
         scenes.run(
             cfg, pairs=work / "p_scene.parquet", shots=p.shots, init=encoder_path(p, "fixed"),
             out=work / "scenes",
         )
     )  # fmt: skip
-
-
-def scene_window(encoder: Path) -> int:
-    """Shots per scene the encoder was trained on (its run config)."""
-    run = read_config(encoder).get("run_config", {})
-    return int(run.get("data", {}).get("shots_per_scene", 4))
 
 
 def movienet_shots(p: Paths) -> Path:
@@ -191,13 +186,9 @@ def embed_for_tasks(p: Paths, name: str, seed: int = 0) -> None:
         check(extract_shot_features(enc, p.shots, movie_out), "scene-features")
         check(extract_shot_features(enc, mn, mn_out), "scene-features")
         return
-    check(
-        extract_scene_features(enc, p.shots, movie_out, window=scene_window(enc)), "scene-features"
-    )
-    check(extract_scene_features(enc, mn, mn_out, window=1), "scene-features")
-    table = tables.read_table(mn_out)
-    tables.write_table(mn_out, table.append_column("shot_index", table.column("start_shot")))
-    n = scene_window(enc)  # place tagging: each tagged segment as one n-shot scene
+    check(extract_scene_features(enc, p.shots, movie_out), "scene-features")  # its own window
+    check(extract_shot_features(enc, mn, mn_out), "scene-features")  # each shot alone (§4.3.2)
+    n = scene_window_of(enc)  # place tagging: each tagged segment as one n-shot scene
     segments = place_segments(p.corpus / "movienet")
     places = feature_path(p, name, "movienet_places", seed)
     check(

@@ -26,7 +26,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from movierep.demo.hierarchy import Paths
+from movierep.demo.paths import Paths
 from movierep.demo.presets import DemoPreset
 from movierep.demo.scenes import m2s, work_folder
 from movierep.demo.verdicts import Comparison, Estimate, compare

@@ -24,7 +24,7 @@ The clips are the corpus' ``moderation.parquet`` rows (``clip_id, movie_id, star
 end_time, label``), the video of each movie from its catalog. One job per movie through
 :mod:`movierep.jobs` (resumable, shardable, failures recorded); the output, one row per
 clip, is ``clip_id, movie_id, start_time, end_time, feature[D]`` (:func:`clip_features_schema`),
-which :func:`movierep.tasks.moderation.run_moderation` reads by ``clip_id``.
+which :func:`movierep.tasks.protocols.moderation.run_moderation` reads by ``clip_id``.
 
 Example:
     >>> extract_clip_features("runs/scenes/last", "corpus", "clips.parquet")  # doctest: +SKIP
@@ -45,7 +45,7 @@ from movierep import dist, tables
 from movierep.data.corpus import Corpus
 from movierep.data.shot_images import to_model_input
 from movierep.errors import UserError
-from movierep.features.scenes import load_image_encoder
+from movierep.features.image_encoder import load_image_encoder
 from movierep.jobs import Job, JobReport, run_into_table
 from movierep.models.vit import CLIP_MEAN, CLIP_STD, ViT
 from movierep.video.decode import open_video, probe
@@ -56,7 +56,7 @@ MODES: tuple[Mode, ...] = ("scene", "frames")
 #: Frames per clip (Movies2Scenes supplement §1.4: "the same 9 frames").
 NUM_FRAMES = 9
 
-#: Decoded frame height, as the shot keyframes' (``movierep shots``; MovieNet's 240 p).
+#: Decoded frame height, as the shot keyframes' (``movierep ingest shots``; MovieNet's 240 p).
 FRAME_HEIGHT = 240
 
 

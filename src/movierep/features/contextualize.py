@@ -19,7 +19,7 @@ import pyarrow as pa
 import torch
 from torch import nn
 
-from movierep.checkpoint import read_config
+from movierep.checkpoint import read_config, read_inputs, resolve_input
 from movierep.data.sequences import EventRuns, event_runs, token_step
 from movierep.errors import UserError
 from movierep.models import load_pretrained
@@ -72,9 +72,7 @@ def _load_txe(txe_ckpt: nn.Module | str | Path) -> tuple[nn.Module, float | None
     meta = read_config(txe_ckpt)
     if meta["arch"] != "txe":
         raise UserError(f"{txe_ckpt}: not a TxE checkpoint (arch {meta['arch']!r})")
-    data = meta.get("run_config", {}).get("data", {})
-    stride = data.get("token_stride") if isinstance(data, dict) else None
-    return load_pretrained(txe_ckpt), None if stride is None else float(stride)
+    return load_pretrained(txe_ckpt), read_inputs(txe_ckpt).token_stride
 
 
 @torch.no_grad()
@@ -96,7 +94,8 @@ def contextualize(
         device: where TxE runs.
         batch_size: windows per forward pass.
         token_stride: seconds between tokens; ``None`` uses the checkpoint's training
-            stride (consecutive events if it has none).
+            stride (consecutive events if it has none). A stride that contradicts the
+            checkpoint's is refused.
         source: the table's file name, for error messages.
 
     Returns:
@@ -112,7 +111,11 @@ def contextualize(
             f"{source}: features have D={runs.features.shape[1]} but the TxE "
             f"expects {txe.input_dim}"
         )
-    steps = token_step(runs, trained_stride if token_stride is None else token_stride, source)
+    stride = resolve_input(
+        None if isinstance(txe_ckpt, nn.Module) else txe_ckpt,
+        "token_stride", "token_stride=", token_stride, trained_stride, None,
+    )  # fmt: skip
+    steps = token_step(runs, stride, source)
     txe = txe.to(device).eval()
     context = np.zeros((len(runs.features), txe.output_dim), dtype=np.float32)
     groups = centred_windows(runs, txe.num_tokens, steps)

@@ -28,7 +28,7 @@ import torch
 from torch import nn
 
 from movierep import dist, tables
-from movierep.checkpoint import read_config
+from movierep.checkpoint import read_config, read_inputs, resolve_input
 from movierep.data.clips import centered_start
 from movierep.data.frames import clip_duration
 from movierep.errors import UserError
@@ -50,19 +50,46 @@ class ClipSpec:
     view_aspect: float = 1.0
 
 
-def clip_spec_from_checkpoint(ckpt: str | Path) -> ClipSpec:
-    """The clip shape a backbone was trained with (``run_config.data`` of its checkpoint).
+def clip_spec_from_checkpoint(
+    ckpt: str | Path,
+    *,
+    num_frames: int | None = None,
+    frame_stride: int | None = None,
+    crop_size: int | None = None,
+    view_aspect: float | None = None,
+) -> ClipSpec:
+    """The clip shape a backbone was trained with (its checkpoint's inference inputs).
 
-    Falls back to the paper's 16×4 at 224² when the checkpoint does not record it.
+    A given value must agree with what the checkpoint states; one it does not state falls
+    back to the given value, else the paper's 16×4 at 224², square view.
+
+    Args:
+        ckpt: a backbone checkpoint folder.
+        num_frames: the user's T (``--num-frames``; ``None``: not given).
+        frame_stride: the user's stride (``--frame-stride``).
+        crop_size: the user's S (``--crop-size``).
+        view_aspect: the user's view width / height (``--view-aspect``).
+
+    Raises:
+        UserError: a given value contradicts the checkpoint.
     """
-    data = read_config(ckpt).get("run_config", {}).get("data", {})
-    default = ClipSpec()
+    stated, paper = read_inputs(ckpt), ClipSpec()
     return ClipSpec(
-        num_frames=int(data.get("num_frames", default.num_frames)),
-        frame_stride=int(data.get("frame_stride", default.frame_stride)),
-        crop_size=int(data.get("crop_size", default.crop_size)),
-        view_aspect=float(data.get("eval_view_aspect") or data.get("view_aspect") or 1.0),
-    )
+        num_frames=resolve_input(
+            ckpt, "clip_frames", "--num-frames", num_frames, stated.clip_frames, paper.num_frames
+        ),
+        frame_stride=resolve_input(
+            ckpt, "frame_stride", "--frame-stride", frame_stride, stated.frame_stride,
+            paper.frame_stride,
+        ),
+        crop_size=resolve_input(
+            ckpt, "crop_size", "--crop-size", crop_size, stated.crop_size, paper.crop_size
+        ),
+        view_aspect=resolve_input(
+            ckpt, "view_aspect", "--view-aspect", view_aspect, stated.view_aspect,
+            paper.view_aspect,
+        ),
+    )  # fmt: skip
 
 
 @torch.no_grad()

@@ -2,7 +2,7 @@
 
 MoDist keeps only the visual pathway, but whether distillation can teach it motion
 depends on what the motion pathway knows. These features let the event probes
-(:mod:`movierep.tasks.event_probes`) score the motion pathway on verbs beside the visual
+(:mod:`movierep.tasks.diagnostics.event_probes`) score the motion pathway on verbs beside the visual
 backbone, on the same events: each event's clip (the centred clip of the pathway's
 training shape) becomes optical flow between its consecutive frames (the same method as
 in training), the centre square crop at the training crop size, with camera motion
@@ -25,9 +25,9 @@ from torch import nn
 from movierep import dist
 from movierep.checkpoint import OBJECTIVE, read_config
 from movierep.errors import UserError
-from movierep.features.extract import ClipSpec, extract_event_features
+from movierep.features.extract import ClipSpec, clip_spec_from_checkpoint, extract_event_features
 from movierep.jobs import JobReport
-from movierep.models import MODELS
+from movierep.models import create_model
 from movierep.video.flow import compute_flow
 from movierep.video.frame_cache import frame_cache_from
 
@@ -64,9 +64,10 @@ def load_motion_pathway(ckpt: str | Path) -> MotionPathway:
     run_config = read_config(ckpt).get("run_config", {})
     if run_config.get("method") != "modist" or not (Path(ckpt) / OBJECTIVE).is_file():
         raise UserError(f"{ckpt}: not a MoDist checkpoint with its objective saved")
-    m, d = run_config.get("modist", {}), run_config.get("data", {})
-    net = MODELS[m.get("motion_arch", "motion_net")](
-        camera_compensation=bool(m.get("camera_compensation", False))
+    m, spec = run_config.get("modist", {}), clip_spec_from_checkpoint(ckpt)
+    net = create_model(
+        m.get("motion_arch", "motion_net"),
+        camera_compensation=bool(m.get("camera_compensation", False)),
     )
     state = load_file(str(Path(ckpt) / OBJECTIVE))
     prefix = "motion."
@@ -74,9 +75,9 @@ def load_motion_pathway(ckpt: str | Path) -> MotionPathway:
     return MotionPathway(
         net=net.eval(),
         flow_method=str(m.get("flow_method", "dis")),
-        crop_size=int(d.get("crop_size", 224)),
-        num_frames=int(d.get("num_frames", 16)),
-        frame_stride=int(d.get("frame_stride", 4)),
+        crop_size=spec.crop_size,
+        num_frames=spec.num_frames,
+        frame_stride=spec.frame_stride,
     )
 
 

@@ -4,7 +4,7 @@ Movies2Scenes (§3.1, §3.2, supplement §1.1) reads E_fixed shot features one m
 a time: movie-similarity learning takes both movies of a pair per item, and scene-pair
 selection scores the whole movies of every similar pair. At the paper's scale (30K
 movies, 33M shots × 512 float32) the table is ~67 GB, so loading it whole
-(:func:`movierep.features.scenes.movie_features`) is not an option. :class:`ShotFeatureStore`
+(:func:`movierep.features.shot_features.movie_features`) is not an option. :class:`ShotFeatureStore`
 is a read-only ``Mapping[str, Tensor]`` (movie id → (M, D) features in shot order) that
 reads a movie only when asked:
 
@@ -13,7 +13,7 @@ reads a movie only when asked:
   to one movie and is indexed from the footer alone; any other row group costs one read
   of its ``movie_id`` column (never the features). Any row order works: rows need not be
   sorted by movie or shot (a movie's rows are put in shot order on read, as
-  :func:`~movierep.features.scenes.movie_features` does).
+  :func:`~movierep.features.shot_features.movie_features` does).
 - **Reads.** ``store[movie]`` reads only the row groups holding the movie, streamed in
   batches of :data:`READ_BATCH` rows with buffered (not pre-buffered) column reads, and
   keeps only the movie's rows; the ``feature`` and ``shot_index`` columns alone. The last
@@ -327,7 +327,7 @@ def write_shot_features(
 
     Args:
         path: the ``shot_features`` file.
-        schema: its schema (e.g. :func:`movierep.features.scenes.shot_features_schema`).
+        schema: its schema (e.g. :func:`movierep.features.shot_features.shot_features_schema`).
         movies: one table per movie (its rows in any order), each with ``schema``'s columns.
         rows_per_group: the row-group size movies are packed into.
 

@@ -14,11 +14,14 @@ class ProjectionHead(nn.Module):
     last is a plain Linear (the TF Model Garden release of CVRL uses 3 hidden layers plus
     the output layer, i.e. ``num_layers=4``).
 
+    The sizes have no defaults here: each objective's config holds its paper's
+    (:class:`~movierep.pretrain.cvrl.CVRLConfig`, ``MoDistConfig``, ``ImageContrastConfig``).
+
     Args:
         input_dim: size D of the backbone feature (2048 for Slow-D R50).
-        hidden_dim: width of the hidden layers (2048).
-        output_dim: size of the projection z (128).
-        num_layers: number of linear layers (3, CVRL); 1 gives a linear projection.
+        hidden_dim: width of the hidden layers.
+        output_dim: size of the projection z.
+        num_layers: number of linear layers; 1 gives a linear projection.
         batch_norm: BatchNorm1d after each hidden linear layer.
 
     Shape:
@@ -28,10 +31,11 @@ class ProjectionHead(nn.Module):
 
     def __init__(
         self,
-        input_dim: int = 2048,
-        hidden_dim: int = 2048,
-        output_dim: int = 128,
-        num_layers: int = 3,
+        input_dim: int,
+        hidden_dim: int,
+        output_dim: int,
+        num_layers: int,
+        *,
         batch_norm: bool = True,
     ) -> None:
         super().__init__()
@@ -60,13 +64,14 @@ class ClassifierHead(nn.Module):
     Args:
         input_dim: size D of the feature.
         num_classes: number of classes.
-        dropout: dropout probability before the linear layer (0.5, as in SlowFast).
+        dropout: dropout probability before the linear layer (SlowFast: 0.5, the default of
+            ``SlowDConfig.dropout`` and ``SupervisedConfig.dropout``).
 
     Shape:
         (B, input_dim) -> logits (B, num_classes).
     """
 
-    def __init__(self, input_dim: int, num_classes: int, dropout: float = 0.5) -> None:
+    def __init__(self, input_dim: int, num_classes: int, *, dropout: float) -> None:
         super().__init__()
         self.dropout = nn.Dropout(dropout)
         self.linear = nn.Linear(input_dim, num_classes)

@@ -18,75 +18,92 @@ of 20).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from torch import Tensor, nn
 
+from movierep import config
 from movierep.models.camera_motion import remove_camera_motion
-from movierep.models.slow_d import SlowD
+from movierep.models.slow_d import SLOW_D_TINY, SlowD, SlowDConfig
+
+
+@dataclass(frozen=True)
+class MotionNetConfig:
+    """The motion pathway's sizes; defaults are the authors' flow network (see the module).
+
+    The trunk's fields are :class:`~movierep.models.slow_d.SlowDConfig`'s; those the motion
+    pathway does not change (all but the input channels and the 1/8 widths) take their
+    defaults from it.
+
+    Attributes:
+        in_channels: flow channels (2: u, v).
+        stem_width, stage_depths, stage_widths, bottleneck_ratio, stem_temporal_kernel,
+            stem_temporal_stride, temporal_pool_after_stem, temporal_kernels,
+            zero_init_residual: as in :class:`~movierep.models.slow_d.SlowDConfig`.
+        flow_clip: flow magnitude (pixels/frame) mapped to ±1; larger values are clipped.
+        camera_compensation: remove each frame pair's affine camera motion from the flow
+            before anything else (:mod:`movierep.models.camera_motion`), so the pathway
+            sees the actors' motion rather than the camera's.
+    """
+
+    in_channels: int = 2
+    stem_width: int = 8
+    stage_depths: tuple[int, ...] = SlowDConfig.stage_depths
+    stage_widths: tuple[int, ...] = (32, 64, 128, 256)
+    bottleneck_ratio: int = SlowDConfig.bottleneck_ratio
+    stem_temporal_kernel: int = SlowDConfig.stem_temporal_kernel
+    stem_temporal_stride: int = SlowDConfig.stem_temporal_stride
+    temporal_pool_after_stem: int = SlowDConfig.temporal_pool_after_stem
+    temporal_kernels: tuple[int, ...] = SlowDConfig.temporal_kernels
+    zero_init_residual: bool = SlowDConfig.zero_init_residual
+    flow_clip: float = 20.0
+    camera_compensation: bool = False
+
+
+#: A CPU-sized motion pathway with the widths and depths of
+#: :data:`~movierep.models.slow_d.SLOW_D_TINY`.
+MOTION_NET_TINY = MotionNetConfig(stage_depths=SLOW_D_TINY.stage_depths)
 
 
 class MotionNet(nn.Module):
     """Motion pathway: optical-flow clip (B, 2, T, H, W) -> motion feature (B, D).
 
     Args:
-        in_channels: flow channels (2: u, v).
-        stem_width, stage_depths, stage_widths, bottleneck_ratio, stem_temporal_kernel,
-            stem_temporal_stride, temporal_pool_after_stem, temporal_kernels,
-            zero_init_residual: as in :class:`~movierep.models.slow_d.SlowD`.
-        flow_clip: flow magnitude (pixels/frame) mapped to ±1; larger values are clipped.
-        camera_compensation: remove each frame pair's affine camera motion from the flow
-            before anything else (:mod:`movierep.models.camera_motion`), so the pathway
-            sees the actors' motion rather than the camera's.
+        cfg: the sizes and flow handling (:class:`MotionNetConfig`).
 
     Attributes:
+        cfg: the config it was built from.
         feature_dim: size D of the output (``stage_widths[-1]``).
-        model_kwargs: the constructor arguments, JSON-ready.
     """
 
-    def __init__(
-        self,
-        *,
-        in_channels: int = 2,
-        stem_width: int = 8,
-        stage_depths: Sequence[int] = (3, 4, 6, 3),
-        stage_widths: Sequence[int] = (32, 64, 128, 256),
-        bottleneck_ratio: int = 4,
-        stem_temporal_kernel: int = 5,
-        stem_temporal_stride: int = 1,
-        temporal_pool_after_stem: int = 2,
-        temporal_kernels: Sequence[int] = (1, 1, 3, 3),
-        zero_init_residual: bool = True,
-        flow_clip: float = 20.0,
-        camera_compensation: bool = False,
-    ) -> None:
+    def __init__(self, cfg: MotionNetConfig = MotionNetConfig()) -> None:
         super().__init__()
-        if flow_clip <= 0:
-            raise ValueError(f"flow_clip must be positive, got {flow_clip}")
-        self.flow_clip = flow_clip
-        self.camera_compensation = camera_compensation
+        if cfg.flow_clip <= 0:
+            raise ValueError(f"flow_clip must be positive, got {cfg.flow_clip}")
+        self.cfg = cfg
+        self.flow_clip = cfg.flow_clip
+        self.camera_compensation = cfg.camera_compensation
         self.trunk = SlowD(
-            in_channels=in_channels,
-            stem_width=stem_width,
-            stage_depths=stage_depths,
-            stage_widths=stage_widths,
-            bottleneck_ratio=bottleneck_ratio,
-            stem_temporal_kernel=stem_temporal_kernel,
-            stem_temporal_stride=stem_temporal_stride,
-            temporal_pool_after_stem=temporal_pool_after_stem,
-            temporal_kernels=temporal_kernels,
-            zero_init_residual=zero_init_residual,
+            SlowDConfig(
+                in_channels=cfg.in_channels,
+                stem_width=cfg.stem_width,
+                stage_depths=cfg.stage_depths,
+                stage_widths=cfg.stage_widths,
+                bottleneck_ratio=cfg.bottleneck_ratio,
+                stem_temporal_kernel=cfg.stem_temporal_kernel,
+                stem_temporal_stride=cfg.stem_temporal_stride,
+                temporal_pool_after_stem=cfg.temporal_pool_after_stem,
+                temporal_kernels=cfg.temporal_kernels,
+                zero_init_residual=cfg.zero_init_residual,
+            )
         )
         self.feature_dim = self.trunk.feature_dim
-        kwargs = {
-            k: v for k, v in self.trunk.model_kwargs.items() if k not in ("num_classes", "dropout")
-        }
-        self.model_kwargs: dict[str, Any] = {
-            **kwargs,
-            "flow_clip": flow_clip,
-            "camera_compensation": camera_compensation,
-        }
+
+    @property
+    def model_kwargs(self) -> dict[str, Any]:
+        """:attr:`cfg` as plain JSON values: what ``config.json`` stores as ``model_kwargs``."""
+        return config.to_dict(self.cfg)
 
     def normalize_flow(self, flow: Tensor) -> Tensor:
         """Map flow in pixels/frame to [-1, 1]: clamp(flow, ±c) / c, same shape."""
@@ -109,11 +126,6 @@ class MotionNet(nn.Module):
         return self.trunk.features(self.normalize_flow(flow))
 
 
-def motion_net_tiny(**kwargs: Any) -> MotionNet:
-    """A CPU-sized motion pathway with the widths of :func:`~movierep.models.slow_d.slow_d_tiny`."""
-    defaults: dict[str, Any] = {
-        "stem_width": 8,
-        "stage_depths": (1, 1, 1, 1),
-        "stage_widths": (32, 64, 128, 256),
-    }
-    return MotionNet(**{**defaults, **kwargs})
+def motion_net_tiny(**overrides: Any) -> MotionNet:
+    """The CPU-sized motion pathway (:data:`MOTION_NET_TINY`); ``overrides`` replace fields."""
+    return MotionNet(config.override(MOTION_NET_TINY, overrides))

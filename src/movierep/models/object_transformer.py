@@ -44,6 +44,8 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from movierep import config
+
 #: token types
 CLS, INSTANCE, SCENE = 0, 1, 2
 
@@ -103,10 +105,11 @@ class PositionTriple(nn.Module):
         return out
 
 
-class ObjectTransformer(nn.Module):
-    """OT over instance tokens, the scene pathway over event tokens, or both (OT++).
+@dataclass(frozen=True)
+class ObjectTransformerConfig:
+    """The Object Transformer's pathways and sizes; defaults are LVU's encoder (:func:`ot_paper`).
 
-    Args:
+    Attributes:
         num_outputs: C, classes (1 for a regression task).
         instance_dim: D_inst of the RoI features, or 0 for no instance pathway.
         scene_dim: D_scene of the event features, or 0 for no scene pathway.
@@ -119,32 +122,44 @@ class ObjectTransformer(nn.Module):
         dropout: embedding, attention and head dropout.
     """
 
-    def __init__(
-        self,
-        num_outputs: int,
-        instance_dim: int = 0,
-        scene_dim: int = 0,
-        *,
-        hidden: int = 768,
-        layers: int = 3,
-        heads: int = 12,
-        max_seconds: int = 64,
-        max_shots: int = 64,
-        max_links: int = 256,
-        dropout: float = 0.1,
-    ) -> None:
+    num_outputs: int
+    instance_dim: int = 0
+    scene_dim: int = 0
+    hidden: int = 768
+    layers: int = 3
+    heads: int = 12
+    max_seconds: int = 64
+    max_shots: int = 64
+    max_links: int = 256
+    dropout: float = 0.1
+
+
+class ObjectTransformer(nn.Module):
+    """OT over instance tokens, the scene pathway over event tokens, or both (OT++).
+
+    Args:
+        cfg: the pathways and sizes (:class:`ObjectTransformerConfig`).
+
+    Attributes:
+        cfg: the config it was built from.
+    """
+
+    def __init__(self, cfg: ObjectTransformerConfig) -> None:
         super().__init__()
+        instance_dim, scene_dim, hidden = cfg.instance_dim, cfg.scene_dim, cfg.hidden
         if instance_dim <= 0 and scene_dim <= 0:
             raise ValueError("an Object Transformer needs an instance or a scene pathway")
+        self.cfg = cfg
         self.instance_dim, self.scene_dim, self.hidden = instance_dim, scene_dim, hidden
-        self.max_links = max_links
+        self.max_links = max_links = cfg.max_links
+        dropout = cfg.dropout
         self.cls = nn.Parameter(torch.zeros(1, 1, hidden))
         self.token_type = nn.Embedding(3, hidden)
-        self.seconds = PositionTriple(max_seconds, hidden)
+        self.seconds = PositionTriple(cfg.max_seconds, hidden)
         if instance_dim > 0:
             self.inst_proj = nn.Linear(instance_dim, hidden)
             self.box_proj = nn.Linear(5, hidden)
-            self.shots = PositionTriple(max_shots, hidden)
+            self.shots = PositionTriple(cfg.max_shots, hidden)
             self.links = nn.Embedding(max_links, hidden)
             self.mask_vector = nn.Parameter(torch.zeros(instance_dim))
         if scene_dim > 0:
@@ -152,11 +167,11 @@ class ObjectTransformer(nn.Module):
         self.norm = nn.LayerNorm(hidden)
         self.drop = nn.Dropout(dropout)
         layer = nn.TransformerEncoderLayer(
-            hidden, heads, 4 * hidden, dropout, activation="gelu", batch_first=True
+            hidden, cfg.heads, 4 * hidden, dropout, activation="gelu", batch_first=True
         )
-        self.encoder = nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
+        self.encoder = nn.TransformerEncoder(layer, cfg.layers, enable_nested_tensor=False)
         self.pooler = nn.Sequential(nn.Linear(hidden, hidden), nn.Tanh())
-        self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(hidden, num_outputs))
+        self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(hidden, cfg.num_outputs))
         nn.init.normal_(self.cls, std=0.02)
         if instance_dim > 0:
             nn.init.normal_(self.mask_vector, std=0.02)
@@ -224,11 +239,13 @@ class ObjectTransformer(nn.Module):
         return out
 
 
-def ot_paper(num_outputs: int, **kwargs: Any) -> ObjectTransformer:
-    """LVU's encoder: 3 layers, 12 heads, hidden 768."""
-    return ObjectTransformer(num_outputs, **{"hidden": 768, "layers": 3, "heads": 12, **kwargs})
+def ot_paper(num_outputs: int, **overrides: Any) -> ObjectTransformer:
+    """LVU's encoder (the config's defaults): 3 layers, 12 heads, hidden 768."""
+    paper = ObjectTransformerConfig(num_outputs=num_outputs)
+    return ObjectTransformer(config.override(paper, overrides))
 
 
-def ot_tiny(num_outputs: int, **kwargs: Any) -> ObjectTransformer:
+def ot_tiny(num_outputs: int, **overrides: Any) -> ObjectTransformer:
     """The CPU profile: 2 layers, 4 heads, hidden 128."""
-    return ObjectTransformer(num_outputs, **{"hidden": 128, "layers": 2, "heads": 4, **kwargs})
+    tiny = ObjectTransformerConfig(num_outputs=num_outputs, hidden=128, layers=2, heads=4)
+    return ObjectTransformer(config.override(tiny, overrides))

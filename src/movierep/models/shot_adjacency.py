@@ -55,9 +55,14 @@ Three readings we had to make:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+
+from movierep import config
 
 
 def pooled_size(size: int, kernel: int, stride: int) -> int:
@@ -67,11 +72,13 @@ def pooled_size(size: int, kernel: int, stride: int) -> int:
     return (size - kernel) // stride + 1
 
 
-class ShotAdjacencyNet(nn.Module):
-    """E_learnable, the shot and scene adjacency of two movies, and L_output (Fig. 2).
+@dataclass(frozen=True)
+class ShotAdjacencyConfig:
+    """The network of Fig. 2; the defaults are the paper's (§4.2).
 
-    Args:
-        input_dim: D, the size of an E_fixed shot feature (CLIP ViT-B/16: 512).
+    Attributes:
+        input_dim: D, the size of an E_fixed shot feature (CLIP ViT-B/16: 512; a training
+            run sets it from E_fixed).
         hidden_dim: width of both FC layers of E_learnable (512).
         dropout: dropout between them (0.5).
         num_shots: S, the fixed movie length in shots (1,024); shorter movies are padded.
@@ -79,39 +86,66 @@ class ShotAdjacencyNet(nn.Module):
         scene_stride: s_a (8).
         pool_kernel: k_m, scenes per max-pooling window (16).
         pool_stride: s_m (8).
-        num_classes: outputs of L_output (2: similar or not).
         cosine: L2-normalise E_learnable's outputs, so A holds cosine similarities in
             [-1, 1] (the ``cpu`` profile's reading, see the module docstring); ``False``
             (the paper's) is Eq. 1's bare inner product.
+        num_classes: outputs of L_output (2: similar or not).
     """
 
-    def __init__(
-        self,
-        input_dim: int = 512,
-        hidden_dim: int = 512,
-        dropout: float = 0.5,
-        num_shots: int = 1024,
-        scene_kernel: int = 16,
-        scene_stride: int = 8,
-        pool_kernel: int = 16,
-        pool_stride: int = 8,
-        num_classes: int = 2,
-        cosine: bool = False,
-    ) -> None:
+    input_dim: int = 512
+    hidden_dim: int = 512
+    dropout: float = 0.5
+    num_shots: int = 1024
+    scene_kernel: int = 16
+    scene_stride: int = 8
+    pool_kernel: int = 16
+    pool_stride: int = 8
+    cosine: bool = False
+    num_classes: int = 2
+
+
+#: The paper's network (Fig. 2, §4.2).
+SHOT_ADJACENCY_PAPER = ShotAdjacencyConfig()
+
+#: The ``cpu`` profile's network: movies of 32 shots, kernels 4 and strides 2 (a scene is 4
+#: shots, B is 15 × 15 and V 6 × 6), and cosine adjacency (see the module docstring).
+SHOT_ADJACENCY_CPU = ShotAdjacencyConfig(
+    num_shots=32, scene_kernel=4, scene_stride=2, pool_kernel=4, pool_stride=2, cosine=True
+)
+
+
+class ShotAdjacencyNet(nn.Module):
+    """E_learnable, the shot and scene adjacency of two movies, and L_output (Fig. 2).
+
+    Args:
+        cfg: the sizes and pooling (:class:`ShotAdjacencyConfig`; defaults: the paper's).
+
+    Attributes:
+        cfg: the config it was built from.
+    """
+
+    def __init__(self, cfg: ShotAdjacencyConfig = SHOT_ADJACENCY_PAPER) -> None:
         super().__init__()
-        self.cosine = cosine
-        self.num_shots = num_shots
-        self.scene_kernel, self.scene_stride = scene_kernel, scene_stride
-        self.pool_kernel, self.pool_stride = pool_kernel, pool_stride
-        self.num_scenes = pooled_size(num_shots, scene_kernel, scene_stride)
-        side = pooled_size(self.num_scenes, pool_kernel, pool_stride)
+        self.cfg = cfg
+        self.cosine = cfg.cosine
+        self.num_shots = cfg.num_shots
+        self.scene_kernel, self.scene_stride = cfg.scene_kernel, cfg.scene_stride
+        self.pool_kernel, self.pool_stride = cfg.pool_kernel, cfg.pool_stride
+        self.num_scenes = pooled_size(cfg.num_shots, cfg.scene_kernel, cfg.scene_stride)
+        side = pooled_size(self.num_scenes, cfg.pool_kernel, cfg.pool_stride)
+        input_dim, hidden_dim = cfg.input_dim, cfg.hidden_dim
         self.e_learnable = nn.Sequential(
             nn.Linear(input_dim, hidden_dim),
             nn.ReLU(inplace=True),
-            nn.Dropout(dropout),
+            nn.Dropout(cfg.dropout),
             nn.Linear(hidden_dim, hidden_dim),
         )
-        self.l_output = nn.Linear(side * side, num_classes)
+        self.l_output = nn.Linear(side * side, cfg.num_classes)
+
+    @property
+    def model_kwargs(self) -> dict[str, Any]:
+        """:attr:`cfg` as plain JSON values: what ``config.json`` stores as ``model_kwargs``."""
+        return config.to_dict(self.cfg)
 
     def shot_adjacency(self, x1: Tensor, x2: Tensor, len1: Tensor, len2: Tensor) -> Tensor:
         """Eq. 1: A = E_learnable(x₁) · E_learnable(x₂)ᵀ, zero at padded shots.

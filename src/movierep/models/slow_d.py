@@ -31,12 +31,13 @@ Slow-only R50's 31,634,496 plus 4×3×64×49 for the wider conv1), 32.49M with a
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 from torch import Tensor, nn
 
+from movierep import config
 from movierep.models.heads import ClassifierHead
 
 STAGE_NAMES = ("res2", "res3", "res4", "res5")
@@ -126,14 +127,15 @@ def frame_differences(x: Tensor) -> Tensor:
     return torch.cat([d, d[:, :, -1:]], dim=2)
 
 
-class SlowD(nn.Module):
-    """Slow-D 3D ResNet (Slow-only R50 with a 5×7×7 conv1 and temporal stride 2 after it).
+@dataclass(frozen=True)
+class SlowDConfig:
+    """Slow-D's sizes; the defaults are the paper's network (see the module docstring).
 
-    The defaults are the paper's network (see the module docstring); :func:`slow_d_tiny`
-    keeps every mechanism at a width and depth that trains on a CPU.
+    :data:`SLOW_D_TINY` keeps every mechanism at a width and depth that trains on a CPU.
 
-    Args:
-        in_channels: input channels C (3 for RGB, 2 for optical flow in :class:`MotionNet`).
+    Attributes:
+        in_channels: input channels C (3 for RGB, 2 for optical flow in
+            :class:`~movierep.models.motion.MotionNet`).
         stem_width: channels of conv1 (64).
         stage_depths: bottleneck blocks in res2..res5 ((3, 4, 6, 3) for R50).
         stage_widths: output channels of res2..res5 ((256, 512, 1024, 2048)).
@@ -144,7 +146,8 @@ class SlowD(nn.Module):
             a temporal stride of 2 after the first conv layer").
         temporal_kernels: temporal kernel of the first conv of each bottleneck in res2..res5
             ((1, 1, 3, 3), as in the Slow pathway).
-        num_classes: if > 0, :meth:`forward` returns logits of a dropout + linear classifier.
+        num_classes: if > 0, :meth:`SlowD.forward` returns logits of a dropout + linear
+            classifier.
         dropout: dropout before the classifier (0.5, as in SlowFast).
         zero_init_residual: start each residual branch at zero (last BN γ = 0), so every
             block is the identity at initialisation (Goyal et al. 2017).
@@ -153,67 +156,69 @@ class SlowD(nn.Module):
             :func:`frame_differences`. Off in the papers' Slow-D; an option for small
             budgets, where an RGB network memorises its training movies' appearance
             (``benchmarks/verb_upper_bound.py``).
-
-    Attributes:
-        feature_dim: size D of the pooled clip feature (``stage_widths[-1]``).
-        model_kwargs: the constructor arguments, JSON-ready, for ``checkpoint.save_checkpoint``.
     """
 
-    def __init__(
-        self,
-        *,
-        in_channels: int = 3,
-        stem_width: int = 64,
-        stage_depths: Sequence[int] = (3, 4, 6, 3),
-        stage_widths: Sequence[int] = (256, 512, 1024, 2048),
-        bottleneck_ratio: int = 4,
-        stem_temporal_kernel: int = 5,
-        stem_temporal_stride: int = 1,
-        temporal_pool_after_stem: int = 2,
-        temporal_kernels: Sequence[int] = (1, 1, 3, 3),
-        num_classes: int = 0,
-        dropout: float = 0.5,
-        zero_init_residual: bool = True,
-        input_difference: bool = False,
-    ) -> None:
+    in_channels: int = 3
+    stem_width: int = 64
+    stage_depths: tuple[int, ...] = (3, 4, 6, 3)
+    stage_widths: tuple[int, ...] = (256, 512, 1024, 2048)
+    bottleneck_ratio: int = 4
+    stem_temporal_kernel: int = 5
+    stem_temporal_stride: int = 1
+    temporal_pool_after_stem: int = 2
+    temporal_kernels: tuple[int, ...] = (1, 1, 3, 3)
+    num_classes: int = 0
+    dropout: float = 0.5
+    zero_init_residual: bool = True
+    input_difference: bool = False
+
+
+#: The paper's Slow-D R50 (16×4 input, 2048-d output).
+SLOW_D_R50 = SlowDConfig()
+
+#: A CPU-sized Slow-D: one bottleneck per stage, widths (32, 64, 128, 256), conv1 of 8.
+#: Every mechanism of the paper network is kept (5×7×7 conv1, temporal stride 2 after it,
+#: temporal kernel 3 only in res4-res5, bottlenecks with projection shortcuts).
+SLOW_D_TINY = SlowDConfig(stem_width=8, stage_depths=(1, 1, 1, 1), stage_widths=(32, 64, 128, 256))
+
+
+class SlowD(nn.Module):
+    """Slow-D 3D ResNet (Slow-only R50 with a 5×7×7 conv1 and temporal stride 2 after it).
+
+    Args:
+        cfg: the sizes (:class:`SlowDConfig`; its defaults are the paper's network).
+
+    Attributes:
+        cfg: the config it was built from.
+        feature_dim: size D of the pooled clip feature (``stage_widths[-1]``).
+    """
+
+    def __init__(self, cfg: SlowDConfig = SLOW_D_R50) -> None:
         super().__init__()
-        stage_depths, stage_widths = tuple(stage_depths), tuple(stage_widths)
-        temporal_kernels = tuple(temporal_kernels)
+        stage_depths, stage_widths = tuple(cfg.stage_depths), tuple(cfg.stage_widths)
+        temporal_kernels = tuple(cfg.temporal_kernels)
+        bottleneck_ratio, stem_width = cfg.bottleneck_ratio, cfg.stem_width
         if not len(stage_depths) == len(stage_widths) == len(temporal_kernels) == 4:
             raise ValueError("stage_depths, stage_widths and temporal_kernels need 4 entries each")
         if any(w % bottleneck_ratio for w in stage_widths):
             raise ValueError(f"stage_widths {stage_widths} must be multiples of {bottleneck_ratio}")
-        self.model_kwargs: dict[str, Any] = {
-            "in_channels": in_channels,
-            "stem_width": stem_width,
-            "stage_depths": list(stage_depths),
-            "stage_widths": list(stage_widths),
-            "bottleneck_ratio": bottleneck_ratio,
-            "stem_temporal_kernel": stem_temporal_kernel,
-            "stem_temporal_stride": stem_temporal_stride,
-            "temporal_pool_after_stem": temporal_pool_after_stem,
-            "temporal_kernels": list(temporal_kernels),
-            "num_classes": num_classes,
-            "dropout": dropout,
-            "zero_init_residual": zero_init_residual,
-            "input_difference": input_difference,
-        }
-        self.input_difference = input_difference
+        self.cfg = cfg
+        self.input_difference = cfg.input_difference
         self.feature_dim = stage_widths[-1]
         self.stem = nn.Sequential(
             nn.Conv3d(
-                in_channels,
+                cfg.in_channels,
                 stem_width,
-                kernel_size=(stem_temporal_kernel, 7, 7),
-                stride=(stem_temporal_stride, 2, 2),
-                padding=(stem_temporal_kernel // 2, 3, 3),
+                kernel_size=(cfg.stem_temporal_kernel, 7, 7),
+                stride=(cfg.stem_temporal_stride, 2, 2),
+                padding=(cfg.stem_temporal_kernel // 2, 3, 3),
                 bias=False,
             ),
             nn.BatchNorm3d(stem_width),
             nn.ReLU(inplace=True),
             nn.MaxPool3d(
                 kernel_size=(1, 3, 3),
-                stride=(temporal_pool_after_stem, 2, 2),
+                stride=(cfg.temporal_pool_after_stem, 2, 2),
                 padding=(0, 1, 1),
             ),
         )
@@ -235,11 +240,16 @@ class SlowD(nn.Module):
             self.stages[name] = nn.Sequential(*blocks)
             in_width = width
         self.head: ClassifierHead | None = (
-            ClassifierHead(self.feature_dim, num_classes, dropout=dropout)
-            if num_classes > 0
+            ClassifierHead(self.feature_dim, cfg.num_classes, dropout=cfg.dropout)
+            if cfg.num_classes > 0
             else None
         )
-        self._init_weights(zero_init_residual)
+        self._init_weights(cfg.zero_init_residual)
+
+    @property
+    def model_kwargs(self) -> dict[str, Any]:
+        """:attr:`cfg` as plain JSON values: what ``config.json`` stores as ``model_kwargs``."""
+        return config.to_dict(self.cfg)
 
     def _init_weights(self, zero_init_residual: bool) -> None:
         """He (fan-out) init for convs, BN γ=1 β=0, and γ=0 on each block's last BN."""
@@ -289,20 +299,11 @@ class SlowD(nn.Module):
         return v if self.head is None else self.head(v)
 
 
-def slow_d_r50(**kwargs: Any) -> SlowD:
-    """The paper's Slow-D R50 (16×4 input, 2048-d output); ``kwargs`` override arguments."""
-    return SlowD(**kwargs)
+def slow_d_r50(**overrides: Any) -> SlowD:
+    """The paper's Slow-D R50 (:data:`SLOW_D_R50`); ``overrides`` replace config fields."""
+    return SlowD(config.override(SLOW_D_R50, overrides))
 
 
-def slow_d_tiny(**kwargs: Any) -> SlowD:
-    """A CPU-sized Slow-D: one bottleneck per stage, widths (32, 64, 128, 256), conv1 of 8.
-
-    Every mechanism of the paper network is kept (5×7×7 conv1, temporal stride 2 after
-    it, temporal kernel 3 only in res4-res5, bottlenecks with projection shortcuts).
-    """
-    defaults: dict[str, Any] = {
-        "stem_width": 8,
-        "stage_depths": (1, 1, 1, 1),
-        "stage_widths": (32, 64, 128, 256),
-    }
-    return SlowD(**{**defaults, **kwargs})
+def slow_d_tiny(**overrides: Any) -> SlowD:
+    """The CPU-sized Slow-D (:data:`SLOW_D_TINY`); ``overrides`` replace config fields."""
+    return SlowD(config.override(SLOW_D_TINY, overrides))

@@ -30,11 +30,14 @@ Parameter count at the paper profile with a 10k-token vocabulary and 1024-d memo
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+
+from movierep import config
 
 
 def sinusoidal_positions(length: int, dim: int) -> Tensor:
@@ -47,12 +50,13 @@ def sinusoidal_positions(length: int, dim: int) -> Tensor:
     return out
 
 
-class TxD(nn.Module):
-    """Role decoder: tokens (B, L) and visual memory (B, M, D_mem) -> next-token logits.
+@dataclass(frozen=True)
+class TxDConfig:
+    """TxD's sizes; the defaults are VidSitu's decoder (see the module docstring).
 
-    Args:
-        vocab_size: |V| of the role tokenizer.
-        memory_dim: size of the visual tokens (TxE output or backbone feature).
+    Attributes:
+        vocab_size: |V| of the role tokenizer (no default: the tokenizer's).
+        memory_dim: size of the visual tokens (TxE output or backbone feature; no default).
         hidden_dim: d (1024).
         num_layers: decoder layers (3).
         num_heads: attention heads (8).
@@ -64,54 +68,57 @@ class TxD(nn.Module):
         vision: False for the vision-blind decoder (a learned memory vector).
     """
 
+    vocab_size: int
+    memory_dim: int
+    hidden_dim: int = 1024
+    num_layers: int = 3
+    num_heads: int = 8
+    ffn_dim: int = 2048
+    output_dim: int = 512
+    dropout: float = 0.1
+    max_len: int = 256
+    pad_id: int = 0
+    vision: bool = True
+
+
+class TxD(nn.Module):
+    """Role decoder: tokens (B, L) and visual memory (B, M, D_mem) -> next-token logits.
+
+    Args:
+        cfg: the sizes (:class:`TxDConfig`).
+
+    Attributes:
+        cfg: the config it was built from.
+    """
+
     positions: Tensor  # (max_len, d) sinusoidal table, a buffer
 
-    def __init__(
-        self,
-        vocab_size: int,
-        memory_dim: int,
-        *,
-        hidden_dim: int = 1024,
-        num_layers: int = 3,
-        num_heads: int = 8,
-        ffn_dim: int = 2048,
-        output_dim: int = 512,
-        dropout: float = 0.1,
-        max_len: int = 256,
-        pad_id: int = 0,
-        vision: bool = True,
-    ) -> None:
+    def __init__(self, cfg: TxDConfig) -> None:
         super().__init__()
-        self.model_kwargs: dict[str, Any] = {
-            "vocab_size": vocab_size,
-            "memory_dim": memory_dim,
-            "hidden_dim": hidden_dim,
-            "num_layers": num_layers,
-            "num_heads": num_heads,
-            "ffn_dim": ffn_dim,
-            "output_dim": output_dim,
-            "dropout": dropout,
-            "max_len": max_len,
-            "pad_id": pad_id,
-            "vision": vision,
-        }
-        self.pad_id, self.vision, self.max_len = pad_id, vision, max_len
-        self.embed = nn.Embedding(vocab_size, hidden_dim, padding_idx=pad_id)
+        self.cfg = cfg
+        hidden_dim, output_dim, dropout = cfg.hidden_dim, cfg.output_dim, cfg.dropout
+        self.pad_id, self.vision, self.max_len = cfg.pad_id, cfg.vision, cfg.max_len
+        self.embed = nn.Embedding(cfg.vocab_size, hidden_dim, padding_idx=cfg.pad_id)
         self.embed_scale = math.sqrt(hidden_dim)
-        self.register_buffer("positions", sinusoidal_positions(max_len, hidden_dim), False)
-        if vision:
-            self.memory_proj: nn.Module = nn.Linear(memory_dim, hidden_dim)
+        self.register_buffer("positions", sinusoidal_positions(cfg.max_len, hidden_dim), False)
+        if cfg.vision:
+            self.memory_proj: nn.Module = nn.Linear(cfg.memory_dim, hidden_dim)
         else:
             self.blind_memory = nn.Parameter(torch.zeros(1, 1, hidden_dim))
             nn.init.normal_(self.blind_memory, std=hidden_dim**-0.5)
         layer = nn.TransformerDecoderLayer(
-            hidden_dim, num_heads, ffn_dim, dropout, activation="relu", batch_first=True
+            hidden_dim, cfg.num_heads, cfg.ffn_dim, dropout, activation="relu", batch_first=True
         )
-        self.decoder = nn.TransformerDecoder(layer, num_layers)
+        self.decoder = nn.TransformerDecoder(layer, cfg.num_layers)
         self.dropout = nn.Dropout(dropout)
         self.project_out = nn.Linear(hidden_dim, output_dim, bias=False)
-        self.output_projection = nn.Linear(output_dim, vocab_size, bias=False)
+        self.output_projection = nn.Linear(output_dim, cfg.vocab_size, bias=False)
         nn.init.normal_(self.output_projection.weight, std=output_dim**-0.5)
+
+    @property
+    def model_kwargs(self) -> dict[str, Any]:
+        """:attr:`cfg` as plain JSON values: what ``config.json`` stores as ``model_kwargs``."""
+        return config.to_dict(self.cfg)
 
     def encode_memory(self, memory: Tensor | None, batch: int) -> Tensor:
         """Visual tokens (B, M, D_mem) -> decoder memory (B, M, d); blind: (B, 1, d)."""

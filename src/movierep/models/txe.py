@@ -30,14 +30,31 @@ positions, see ``shared/benchmarks/vidsitu.md``):
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import Tensor, nn
 
+from movierep import config
+
 
 @dataclass(frozen=True)
 class TxEConfig:
-    """TxE constructor arguments; the defaults are the paper's (Sec. 3.1 and 4)."""
+    """TxE's sizes; the defaults are the paper's (Sec. 3.1 and 4).
+
+    Attributes:
+        input_dim: size D_in of the backbone's event features (2048 for Slow-D).
+        hidden_dim: encoder width (paper: 1024).
+        num_layers: encoder layers (paper: 3).
+        num_heads: attention heads per layer (paper: 16).
+        num_tokens: maximum sequence length N, i.e. the number of learned position
+            embeddings (paper: 5).
+        mlp_ratio: MLP width as a multiple of ``hidden_dim``.
+        dropout: dropout in attention, MLP and on the input embeddings.
+        output_dim: size D_out of the outputs; ``None`` means ``input_dim`` (the target space
+            of mask prediction is the backbone's feature space).
+        norm_first: pre-norm layers (default) or post-norm (VidSitu's code).
+    """
 
     input_dim: int = 2048
     hidden_dim: int = 1024
@@ -50,69 +67,62 @@ class TxEConfig:
     norm_first: bool = True
 
 
+#: The CPU size of ``train contextualizer --profile cpu``: width 128, 4 heads.
+TXE_TINY = TxEConfig(hidden_dim=128, num_heads=4)
+
+
 class TxE(nn.Module):
     """Transformer encoder over N event features with learned positions and a [MASK] token.
 
     Args:
-        input_dim: size D_in of the backbone's event features (2048 for Slow-D).
-        hidden_dim: encoder width (paper: 1024).
-        num_layers: encoder layers (paper: 3).
-        num_heads: attention heads per layer (paper: 16).
-        num_tokens: maximum sequence length N, i.e. the number of learned position
-            embeddings (paper: 5).
-        mlp_ratio: MLP width as a multiple of ``hidden_dim``.
-        dropout: dropout in attention, MLP and on the input embeddings.
-        output_dim: size D_out of the outputs; ``None`` means ``input_dim`` (the target space
-            of mask prediction is the backbone's feature space).
-        norm_first: pre-norm layers (default) or post-norm (VidSitu's code).
+        cfg: the sizes (:class:`TxEConfig`; its defaults are the paper's).
+
+    Attributes:
+        cfg: the config it was built from.
 
     Example:
-        >>> txe = TxE(input_dim=64, hidden_dim=32, num_heads=4)
+        >>> txe = TxE(TxEConfig(input_dim=64, hidden_dim=32, num_heads=4))
         >>> v = torch.randn(2, 5, 64)
         >>> mask = torch.tensor([[False, True, True, False, False]] * 2)
         >>> txe(v, mask).shape
         torch.Size([2, 5, 64])
     """
 
-    def __init__(
-        self,
-        input_dim: int = 2048,
-        hidden_dim: int = 1024,
-        num_layers: int = 3,
-        num_heads: int = 16,
-        num_tokens: int = 5,
-        mlp_ratio: int = 4,
-        dropout: float = 0.1,
-        output_dim: int | None = None,
-        norm_first: bool = True,
-    ) -> None:
+    def __init__(self, cfg: TxEConfig = TxEConfig()) -> None:
         super().__init__()
+        hidden_dim, num_heads = cfg.hidden_dim, cfg.num_heads
         if hidden_dim % num_heads:
             raise ValueError(f"hidden_dim={hidden_dim} is not divisible by num_heads={num_heads}")
-        self.input_dim = input_dim
+        self.cfg = cfg
+        self.input_dim = cfg.input_dim
         self.hidden_dim = hidden_dim
-        self.num_tokens = num_tokens
-        self.output_dim = input_dim if output_dim is None else output_dim
-        self.input_proj = nn.Linear(input_dim, hidden_dim)
+        self.num_tokens = cfg.num_tokens
+        self.output_dim = cfg.input_dim if cfg.output_dim is None else cfg.output_dim
+        self.input_proj = nn.Linear(cfg.input_dim, hidden_dim)
         self.mask_token = nn.Parameter(torch.zeros(hidden_dim))
-        self.pos_embed = nn.Parameter(torch.zeros(num_tokens, hidden_dim))
-        self.dropout = nn.Dropout(dropout)
+        self.pos_embed = nn.Parameter(torch.zeros(cfg.num_tokens, hidden_dim))
+        self.dropout = nn.Dropout(cfg.dropout)
         layer = nn.TransformerEncoderLayer(
             d_model=hidden_dim,
             nhead=num_heads,
-            dim_feedforward=mlp_ratio * hidden_dim,
-            dropout=dropout,
+            dim_feedforward=cfg.mlp_ratio * hidden_dim,
+            dropout=cfg.dropout,
             activation="gelu",
             batch_first=True,
-            norm_first=norm_first,
+            norm_first=cfg.norm_first,
         )
         self.encoder = nn.TransformerEncoder(
-            layer, num_layers=num_layers, enable_nested_tensor=False
+            layer, num_layers=cfg.num_layers, enable_nested_tensor=False
         )
-        self.norm = nn.LayerNorm(hidden_dim) if norm_first else nn.Identity()
+        self.norm = nn.LayerNorm(hidden_dim) if cfg.norm_first else nn.Identity()
         self.output_proj = nn.Linear(hidden_dim, self.output_dim)
         nn.init.trunc_normal_(self.pos_embed, std=0.02)
         nn.init.trunc_normal_(self.mask_token, std=0.02)
+
+    @property
+    def model_kwargs(self) -> dict[str, Any]:
+        """:attr:`cfg` as plain JSON values: what ``config.json`` stores as ``model_kwargs``."""
+        return config.to_dict(self.cfg)
 
     def forward(self, x: Tensor, mask: Tensor | None = None) -> Tensor:
         """Contextualize a batch of event-feature sequences.

@@ -50,11 +50,13 @@ preset :func:`vit_tiny` (64×112 input, width 192, 4 layers).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 import warnings
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +64,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from movierep import config
 from movierep.errors import UserError
 
 CLIP_MEAN: tuple[float, float, float] = (0.48145466, 0.4578275, 0.40821073)
@@ -100,14 +103,14 @@ class ResidualAttentionBlock(nn.Module):
     Args:
         width: token width D.
         heads: attention heads.
-        mlp_ratio: MLP hidden width as a multiple of D (4 in CLIP).
+        mlp_ratio: MLP hidden width as a multiple of D (``ViTConfig.mlp_ratio``).
 
     Shape:
         (B, L, D) -> (B, L, D) (batch first; CLIP runs sequence first with the same
         parameter names).
     """
 
-    def __init__(self, width: int, heads: int, mlp_ratio: float = 4.0) -> None:
+    def __init__(self, width: int, heads: int, mlp_ratio: float) -> None:
         super().__init__()
         hidden = int(width * mlp_ratio)
         self.attn = nn.MultiheadAttention(width, heads, batch_first=True)
@@ -138,7 +141,7 @@ class Transformer(nn.Module):
         (B, L, D) -> (B, L, D).
     """
 
-    def __init__(self, width: int, layers: int, heads: int, mlp_ratio: float = 4.0) -> None:
+    def __init__(self, width: int, layers: int, heads: int, mlp_ratio: float) -> None:
         super().__init__()
         self.width = width
         self.layers = layers
@@ -161,72 +164,89 @@ def _pair(size: int | Sequence[int]) -> tuple[int, int]:
     return hw[0], hw[1]
 
 
-class ViT(nn.Module):
-    """CLIP's vision transformer, taking an image or a scene of F frames (Movies2Scenes).
+@dataclass(frozen=True)
+class ViTConfig:
+    """The ViT's sizes; the defaults are CLIP ViT-B/16's image encoder (:data:`VIT_B16`).
 
-    Args:
-        image_size: frame size, an int (square) or (H, W); both multiples of ``patch_size``.
+    Attributes:
+        image_size: frame size (H, W); both multiples of ``patch_size``.
         patch_size: patch side p (conv1 kernel and stride).
         width: token width D.
         layers: transformer blocks.
         heads: attention heads per block (CLIP: ``width // 64``).
         output_dim: size of the projected embedding.
         mlp_ratio: MLP hidden width as a multiple of D (4 in CLIP).
+    """
+
+    image_size: tuple[int, int] = (224, 224)
+    patch_size: int = 16
+    width: int = 768
+    layers: int = 12
+    heads: int = 12
+    output_dim: int = 512
+    mlp_ratio: float = 4.0
+
+
+#: CLIP ViT-B/16's image encoder: 224², patch 16, width 768, 12 layers, 12 heads, 512-d
+#: (86,192,640 parameters).
+VIT_B16 = ViTConfig()
+
+#: The CPU preset of every Movies2Scenes ``cpu`` profile: 64×112 frames, patch 16 (4×7
+#: grid), width 192, 4 layers, 3 heads, 256-d (1,982,592 parameters).
+VIT_TINY = ViTConfig(
+    image_size=(64, 112), patch_size=16, width=192, layers=4, heads=3, output_dim=256
+)
+
+
+class ViT(nn.Module):
+    """CLIP's vision transformer, taking an image or a scene of F frames (Movies2Scenes).
+
+    Args:
+        cfg: the sizes (:class:`ViTConfig`; its defaults are CLIP ViT-B/16's).
 
     Attributes:
+        cfg: the config it was built from (``image_size`` as (H, W)).
         image_size: (H, W).
         grid_size: (H/p, W/p), the patch grid of one frame; N = its product.
         num_patches: N.
         embed_dim: size of the output embedding (``output_dim``).
-        model_kwargs: the constructor arguments, JSON-ready, for ``checkpoint.save_checkpoint``.
 
     Example:
-        >>> vit = ViT(image_size=(32, 48), patch_size=16, width=64, layers=1, heads=1,
-        ...           output_dim=8)
+        >>> vit = ViT(ViTConfig(image_size=(32, 48), patch_size=16, width=64, layers=1,
+        ...                     heads=1, output_dim=8))
         >>> vit(torch.randn(2, 3, 32, 48)).shape, vit(torch.randn(2, 5, 3, 32, 48)).shape
         (torch.Size([2, 8]), torch.Size([2, 8]))
     """
 
-    def __init__(
-        self,
-        image_size: int | Sequence[int] = 224,
-        patch_size: int = 16,
-        width: int = 768,
-        layers: int = 12,
-        heads: int = 12,
-        output_dim: int = 512,
-        mlp_ratio: float = 4.0,
-    ) -> None:
+    def __init__(self, cfg: ViTConfig = VIT_B16) -> None:
         super().__init__()
-        H, W = _pair(image_size)
+        H, W = _pair(cfg.image_size)
+        patch_size, width, heads = cfg.patch_size, cfg.width, cfg.heads
         if H % patch_size or W % patch_size:
             raise ValueError(f"image_size {(H, W)} is not a multiple of patch_size={patch_size}")
         if width % heads:
             raise ValueError(f"width={width} is not divisible by heads={heads}")
+        self.cfg = dataclasses.replace(cfg, image_size=(H, W))
         self.image_size = (H, W)
         self.patch_size = patch_size
         self.grid_size = (H // patch_size, W // patch_size)
         self.num_patches = self.grid_size[0] * self.grid_size[1]
         self.width = width
-        self.embed_dim = output_dim
-        self.output_dim = output_dim
-        self.model_kwargs: dict[str, Any] = {
-            "image_size": [H, W],
-            "patch_size": patch_size,
-            "width": width,
-            "layers": layers,
-            "heads": heads,
-            "output_dim": output_dim,
-            "mlp_ratio": mlp_ratio,
-        }
+        self.embed_dim = cfg.output_dim
+        self.output_dim = cfg.output_dim
         scale = width**-0.5
         self.conv1 = nn.Conv2d(3, width, kernel_size=patch_size, stride=patch_size, bias=False)
         self.class_embedding = nn.Parameter(scale * torch.randn(width))
         self.positional_embedding = nn.Parameter(scale * torch.randn(self.num_patches + 1, width))
         self.ln_pre = LayerNorm(width)
-        self.transformer = Transformer(width, layers, heads, mlp_ratio)
+        self.transformer = Transformer(width, cfg.layers, heads, cfg.mlp_ratio)
         self.ln_post = LayerNorm(width)
-        self.proj = nn.Parameter(scale * torch.randn(width, output_dim))
+        self.proj = nn.Parameter(scale * torch.randn(width, cfg.output_dim))
+
+    @property
+    def model_kwargs(self) -> dict[str, Any]:
+        """:attr:`cfg` as plain JSON values: what ``config.json`` stores as ``model_kwargs``."""
+        return config.to_dict(self.cfg)
 
     def interpolate_positions(self, num_frames: int) -> Tensor:
         """Patch position embeddings for ``num_frames`` frames (the paper's 2-D interpolation).
@@ -286,27 +306,13 @@ class ViT(nn.Module):
 
 
 def vit_b16(**overrides: Any) -> ViT:
-    """CLIP ViT-B/16's image encoder: 224², patch 16, width 768, 12 layers, 12 heads, 512-d.
-
-    86,192,640 parameters.
-    """
-    kwargs: dict[str, Any] = dict(
-        image_size=224, patch_size=16, width=768, layers=12, heads=12, output_dim=512
-    )
-    kwargs.update(overrides)
-    return ViT(**kwargs)
+    """CLIP ViT-B/16's image encoder (:data:`VIT_B16`); ``overrides`` replace config fields."""
+    return ViT(config.override(VIT_B16, overrides))
 
 
 def vit_tiny(**overrides: Any) -> ViT:
-    """CPU preset: 64×112 frames, patch 16 (4×7 grid), width 192, 4 layers, 3 heads, 256-d.
-
-    1,982,592 parameters.
-    """
-    kwargs: dict[str, Any] = dict(
-        image_size=(64, 112), patch_size=16, width=192, layers=4, heads=3, output_dim=256
-    )
-    kwargs.update(overrides)
-    return ViT(**kwargs)
+    """The CPU preset (:data:`VIT_TINY`); ``overrides`` replace config fields."""
+    return ViT(config.override(VIT_TINY, overrides))
 
 
 def _one_line(err: BaseException) -> str:
@@ -405,13 +411,15 @@ def load_clip_visual(path: str | Path, *, image_size: int | Sequence[int] | None
     if isinstance(c_fc, Tensor) and c_fc.dim() == 2:
         mlp_ratio = c_fc.shape[0] / width
     model = ViT(
-        image_size=(H, W),
-        patch_size=patch,
-        width=width,
-        layers=len(layer_ids),
-        heads=width // 64,
-        output_dim=int(proj.shape[1]),
-        mlp_ratio=mlp_ratio,
+        ViTConfig(
+            image_size=(H, W),
+            patch_size=patch,
+            width=width,
+            layers=len(layer_ids),
+            heads=width // 64,
+            output_dim=int(proj.shape[1]),
+            mlp_ratio=mlp_ratio,
+        )
     )
     try:
         model.load_state_dict(state, strict=True)

@@ -37,7 +37,14 @@ from movierep.models.heads import ProjectionHead
 
 @dataclass(frozen=True)
 class CVRLConfig:
-    """CVRL objective hyper-parameters (defaults: CVRL's)."""
+    """CVRL objective hyper-parameters; the defaults are CVRL's (§4.1 and its release).
+
+    Attributes:
+        temperature: τ of NT-Xent (0.1).
+        proj_hidden_dim: hidden width of the projection MLP g (2048).
+        proj_dim: output width of the projection MLP (128).
+        proj_layers: number of linear layers in the projection MLP (3).
+    """
 
     temperature: float = 0.1
     proj_hidden_dim: int = 2048
@@ -50,36 +57,31 @@ class CVRL(nn.Module):
 
     Args:
         backbone: maps clips (B, C, T, H, W) to features (B, D); exposes ``feature_dim``.
-        temperature: τ.
-        proj_hidden_dim: hidden width of the projection MLP.
-        proj_dim: output width of the projection MLP.
-        proj_layers: number of linear layers in the projection MLP.
+        cfg: τ and the projection MLP's sizes (:class:`CVRLConfig`; defaults: CVRL's).
         gather_distributed: use every DDP rank's clips as negatives (no-op in one process).
 
     Example:
-        >>> objective = CVRL(slow_d_tiny())  # doctest: +SKIP
+        >>> objective = CVRL(slow_d_tiny(), CVRLConfig(proj_hidden_dim=256))  # doctest: +SKIP
         >>> objective({"view1": x1, "view2": x2})["loss"]  # doctest: +SKIP
     """
 
     def __init__(
         self,
         backbone: nn.Module,
+        cfg: CVRLConfig = CVRLConfig(),
         *,
-        temperature: float = 0.1,
-        proj_hidden_dim: int = 2048,
-        proj_dim: int = 128,
-        proj_layers: int = 3,
         gather_distributed: bool = True,
     ) -> None:
         super().__init__()
+        self.cfg = cfg
         self.backbone = backbone
         self.projector = ProjectionHead(
             input_dim=feature_dim(backbone),
-            hidden_dim=proj_hidden_dim,
-            output_dim=proj_dim,
-            num_layers=proj_layers,
+            hidden_dim=cfg.proj_hidden_dim,
+            output_dim=cfg.proj_dim,
+            num_layers=cfg.proj_layers,
         )
-        self.temperature = temperature
+        self.temperature = cfg.temperature
         self.gather_distributed = gather_distributed
 
     def embed(self, clips: Tensor) -> Tensor:

@@ -27,7 +27,14 @@ from movierep.pretrain.cvrl import pair_stats
 
 @dataclass(frozen=True)
 class ImageContrastConfig:
-    """SimCLR's objective settings (projection MLP 2 layers, 128-d output, τ = 0.1)."""
+    """SimCLR's objective settings (projection MLP 2 layers, 128-d output, τ = 0.1).
+
+    Attributes:
+        temperature: τ.
+        proj_hidden_dim: hidden width of the projection MLP.
+        proj_dim: its output width.
+        proj_layers: its number of linear layers.
+    """
 
     temperature: float = 0.1
     proj_hidden_dim: int = 2048
@@ -40,35 +47,30 @@ class ImageContrast(nn.Module):
 
     Args:
         encoder: maps images (B, C, H, W) to (B, D); exposes ``embed_dim``.
-        temperature: τ.
-        proj_hidden_dim: hidden width of the projection MLP.
-        proj_dim: its output width.
-        proj_layers: its number of linear layers.
+        cfg: τ and the projection MLP's sizes (:class:`ImageContrastConfig`).
         gather_distributed: negatives from every DDP rank.
     """
 
     def __init__(
         self,
         encoder: nn.Module,
+        cfg: ImageContrastConfig = ImageContrastConfig(),
         *,
-        temperature: float = 0.1,
-        proj_hidden_dim: int = 2048,
-        proj_dim: int = 128,
-        proj_layers: int = 2,
         gather_distributed: bool = True,
     ) -> None:
         super().__init__()
         embed_dim = vars(encoder).get("embed_dim")
         if not isinstance(embed_dim, int):
             raise ValueError(f"{type(encoder).__name__} has no integer embed_dim attribute")
+        self.cfg = cfg
         self.encoder = encoder
         self.projector = ProjectionHead(
             input_dim=embed_dim,
-            hidden_dim=proj_hidden_dim,
-            output_dim=proj_dim,
-            num_layers=proj_layers,
+            hidden_dim=cfg.proj_hidden_dim,
+            output_dim=cfg.proj_dim,
+            num_layers=cfg.proj_layers,
         )
-        self.temperature = temperature
+        self.temperature = cfg.temperature
         self.gather_distributed = gather_distributed
 
     def forward(self, batch: dict[str, Tensor]) -> dict[str, Tensor]:

@@ -19,11 +19,14 @@ masked tokens (../shared/benchmarks/lvu_movienet.md §A.5, from LVU's ``run_pret
    LVU's second pretraining loss (span compatibility) is not implemented.
 
 The objective follows the ``objective(batch) -> {"loss": ...}`` contract of
-:func:`movierep.train.loop.fit`.
+:func:`movierep.train.loop.fit` (a batch is a :class:`SpanBatch`'s fields as a dict), which
+trains it for LVU (:func:`movierep.tasks.protocols.lvu_ot.pretrain_instances`).
 """
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import torch
@@ -90,8 +93,13 @@ class MaskedInstancePrediction(nn.Module):
         self.predictor = nn.Linear(model.hidden, model.instance_dim)
         self.generator = torch.Generator().manual_seed(seed)
 
-    def forward(self, batch: SpanBatch) -> dict[str, Tensor]:
-        """Mask tracklets, encode, predict the masked features; Eq. 1 loss over the batch."""
+    def forward(self, batch: SpanBatch | Mapping[str, Tensor]) -> dict[str, Tensor]:
+        """Mask tracklets, encode, predict the masked features; Eq. 1 loss over the batch.
+
+        ``batch`` is a :class:`SpanBatch` or its fields as a dict (what ``fit`` passes).
+        """
+        if not isinstance(batch, SpanBatch):
+            batch = SpanBatch(**batch)
         cfg, g = self.config, self.generator
         masked = mask_tracklets(batch.inst_link, batch.inst_valid, cfg.ratio, g)
         draw = torch.rand(masked.shape, generator=g).to(masked.device)
@@ -105,7 +113,7 @@ class MaskedInstancePrediction(nn.Module):
             pick = torch.randint(pool.shape[0], (int(to_random.sum()),), generator=g)
             feats = feats.clone()
             feats[to_random] = pool[pick.to(pool.device)]
-        corrupted = SpanBatch(**{**vars(batch), "inst_feat": feats})
+        corrupted = dataclasses.replace(batch, inst_feat=feats)
         out = self.model.instance_outputs(corrupted, masked=to_mask)  # (B, N, H)
         v_hat = self.predictor(out[masked])  # (M, D)
         v = batch.inst_feat[masked]

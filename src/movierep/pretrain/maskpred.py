@@ -20,7 +20,6 @@ a fixed B·N rows per step, so its DDP gather has the same shape on every rank.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -47,6 +46,15 @@ class MaskPredConfig:
 
     ``mask_sizes`` overrides α with an explicit set (Table 2 top); ``loss="l2"`` and
     ``sampling="max_discrepancy"`` are the Table 2 bottom ablations.
+
+    Attributes:
+        alpha: α, largest mask size ⌊αN⌋ (paper: 0.6).
+        mask_sizes: explicit mask-size set, overriding α.
+        temperature: τ of Eq. 1 (paper: 0.1).
+        queue_size: K distractors (paper: 65536).
+        loss: ``"infonce"`` (Eq. 1) or ``"l2"``.
+        sampling: ``"uniform"`` or ``"max_discrepancy"``.
+        exclude_copies: leave queue copies of a target out of its distractors.
     """
 
     alpha: float = 0.6
@@ -94,28 +102,12 @@ class MaskPredObjective(nn.Module):
 
     Args:
         txe: the contextualizer to pretrain; its ``output_dim`` must equal ``input_dim``.
-        alpha: α, largest mask size ⌊αN⌋ (paper: 0.6).
-        mask_sizes: explicit mask-size set, overriding α.
-        temperature: τ of Eq. 1 (paper: 0.1).
-        queue_size: K distractors (paper: 65536).
-        loss: ``"infonce"`` (Eq. 1) or ``"l2"``.
-        sampling: ``"uniform"`` or ``"max_discrepancy"``.
-        exclude_copies: leave queue copies of a target out of its distractors.
+        cfg: α, τ, K and the ablations (:class:`MaskPredConfig`; defaults: the paper's).
     """
 
-    def __init__(
-        self,
-        txe: TxE,
-        *,
-        alpha: float = 0.6,
-        mask_sizes: Sequence[int] | None = None,
-        temperature: float = 0.1,
-        queue_size: int = 65536,
-        loss: LossName = "infonce",
-        sampling: SamplingName = "uniform",
-        exclude_copies: bool = True,
-    ) -> None:
+    def __init__(self, txe: TxE, cfg: MaskPredConfig = MaskPredConfig()) -> None:
         super().__init__()
+        loss, sampling = cfg.loss, cfg.sampling
         if txe.output_dim != txe.input_dim:
             raise ValueError(
                 f"mask prediction compares TxE outputs with its inputs: output_dim "
@@ -127,13 +119,14 @@ class MaskPredObjective(nn.Module):
             raise ValueError(
                 f"unknown sampling {sampling!r}; expected 'uniform' or 'max_discrepancy'"
             )
+        self.cfg = cfg
         self.txe = txe
-        self.queue = FeatureQueue(queue_size, txe.input_dim)
-        self.sampler = MaskSpanSampler(txe.num_tokens, alpha, mask_sizes)
-        self.temperature = temperature
+        self.queue = FeatureQueue(cfg.queue_size, txe.input_dim)
+        self.sampler = MaskSpanSampler(txe.num_tokens, cfg.alpha, cfg.mask_sizes)
+        self.temperature = cfg.temperature
         self.loss_name = loss
         self.sampling = sampling
-        self.exclude_copies = exclude_copies
+        self.exclude_copies = cfg.exclude_copies
 
     def sample_mask(self, x: Tensor) -> Tensor:
         """The (B, N) bool mask for a batch of event features (B, N, D)."""

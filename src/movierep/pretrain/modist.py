@@ -94,15 +94,8 @@ class MoDist(nn.Module):
     Args:
         backbone: visual pathway, clips (B, 3, T, H, W) -> (B, D_v); has ``feature_dim``.
         motion: motion pathway, flow (B, 2, T−1, H_f, W_f) -> (B, D_m); has ``feature_dim``.
-        temperature: τ of every InfoNCE term.
-        proj_hidden_dim: hidden width of both projection heads.
-        proj_dim: shared embedding size of both heads.
-        proj_layers: linear layers per head (2; no batch norm).
-        momentum: m of the key encoders' update.
-        queue_size: K per modality.
-        flow_weight: weight of the cross-modal terms.
-        flow_flow: add the flow-flow term.
-        cross_positive: ``"same"`` or ``"other"`` (the cross-modal positive key).
+        cfg: the objective's settings (:class:`MoDistConfig`; the heads have no batch norm).
+            Its data-side fields (gaps, flow method, motion preset) are the recipe's.
         gather_distributed: negatives and enqueued keys from every DDP rank.
     """
 
@@ -110,19 +103,13 @@ class MoDist(nn.Module):
         self,
         backbone: nn.Module,
         motion: nn.Module,
+        cfg: MoDistConfig = MoDistConfig(),
         *,
-        temperature: float = 0.1,
-        proj_hidden_dim: int = 2048,
-        proj_dim: int = 128,
-        proj_layers: int = 2,
-        momentum: float = 0.999,
-        queue_size: int = 65536,
-        flow_weight: float = 1.0,
-        flow_flow: bool = False,
-        cross_positive: str = "same",
         gather_distributed: bool = True,
     ) -> None:
         super().__init__()
+        momentum, cross_positive = cfg.momentum, cfg.cross_positive
+        proj_hidden_dim, proj_dim, proj_layers = cfg.proj_hidden_dim, cfg.proj_dim, cfg.proj_layers
         if not 0.0 <= momentum <= 1.0:
             raise ValueError(f"momentum must be in [0, 1], got {momentum}")
         if cross_positive not in CROSS_POSITIVES:
@@ -144,12 +131,13 @@ class MoDist(nn.Module):
         self.motion_projector_k = copy.deepcopy(self.motion_projector)
         for module in self._key_encoders():
             module.requires_grad_(False)
-        self.visual_queue = FeatureQueue(queue_size, proj_dim)
-        self.motion_queue = FeatureQueue(queue_size, proj_dim)
-        self.temperature = temperature
+        self.cfg = cfg
+        self.visual_queue = FeatureQueue(cfg.queue_size, proj_dim)
+        self.motion_queue = FeatureQueue(cfg.queue_size, proj_dim)
+        self.temperature = cfg.temperature
         self.momentum = momentum
-        self.flow_weight = flow_weight
-        self.flow_flow = flow_flow
+        self.flow_weight = cfg.flow_weight
+        self.flow_flow = cfg.flow_flow
         self.cross_positive = cross_positive
         self.gather_distributed = gather_distributed
 

@@ -4,33 +4,17 @@
 E_fixed remains unchanged." E_fixed is not part of the objective at all: its features are
 computed once per shot and cached (:mod:`movierep.features.shots`), which is what makes
 the step cheap at 1,024 shots per movie. The network is
-:class:`movierep.models.shot_adjacency.ShotAdjacencyNet`; pairs and their labels come
-from :class:`movierep.similarity.pair_data.MoviePairDataset`.
+:class:`movierep.models.shot_adjacency.ShotAdjacencyNet` (its sizes are
+``ShotAdjacencyConfig``, beside it); pairs and their labels come from
+:class:`movierep.similarity.pair_data.MoviePairDataset`.
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from movierep.models.shot_adjacency import ShotAdjacencyNet
-
-
-@dataclass(frozen=True)
-class ShotAdjacencyConfig:
-    """The network of Fig. 2; defaults are the paper's (§4.2). ``input_dim`` is set from E_fixed."""
-
-    input_dim: int = 512
-    hidden_dim: int = 512
-    dropout: float = 0.5
-    num_shots: int = 1024
-    scene_kernel: int = 16
-    scene_stride: int = 8
-    pool_kernel: int = 16
-    pool_stride: int = 8
-    cosine: bool = False
 
 
 class MovieSimilarity(nn.Module):

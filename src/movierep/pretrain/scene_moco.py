@@ -35,7 +35,14 @@ from movierep.losses.queue import FeatureQueue
 
 @dataclass(frozen=True)
 class SceneMoCoConfig:
-    """MoCo's hyper-parameters (He et al. 2020): 128-d keys, K = 65,536, m = 0.999, τ = 0.07."""
+    """MoCo's hyper-parameters (He et al. 2020): 128-d keys, K = 65,536, m = 0.999, τ = 0.07.
+
+    Attributes:
+        dim: size of the contrastive embedding (the last FC layer's output).
+        queue_size: K.
+        momentum: m.
+        temperature: τ.
+    """
 
     dim: int = 128
     queue_size: int = 65536
@@ -48,34 +55,24 @@ class SceneMoCo(nn.Module):
 
     Args:
         encoder: the scene encoder (a ViT taking (B, F, C, H, W)); exposes ``embed_dim``.
-        dim: size of the contrastive embedding (the last FC layer's output).
-        queue_size: K.
-        momentum: m.
-        temperature: τ.
+        cfg: MoCo's settings (:class:`SceneMoCoConfig`; defaults: MoCo's).
     """
 
-    def __init__(
-        self,
-        encoder: nn.Module,
-        *,
-        dim: int = 128,
-        queue_size: int = 65536,
-        momentum: float = 0.999,
-        temperature: float = 0.07,
-    ) -> None:
+    def __init__(self, encoder: nn.Module, cfg: SceneMoCoConfig = SceneMoCoConfig()) -> None:
         super().__init__()
         embed_dim = vars(encoder).get("embed_dim")
         if not isinstance(embed_dim, int):
             raise ValueError(f"{type(encoder).__name__} has no integer embed_dim attribute")
+        self.cfg = cfg
         self.encoder_q = encoder
-        self.fc_q = nn.Linear(embed_dim, dim)
+        self.fc_q = nn.Linear(embed_dim, cfg.dim)
         self.encoder_k = copy.deepcopy(encoder)
         self.fc_k = copy.deepcopy(self.fc_q)
         for p in [*self.encoder_k.parameters(), *self.fc_k.parameters()]:
             p.requires_grad_(False)
-        self.queue = FeatureQueue(queue_size, dim)
-        self.momentum = momentum
-        self.temperature = temperature
+        self.queue = FeatureQueue(cfg.queue_size, cfg.dim)
+        self.momentum = cfg.momentum
+        self.temperature = cfg.temperature
 
     def query_params(self) -> list[nn.Parameter]:
         """θ_q, in the order that matches :meth:`key_params`."""

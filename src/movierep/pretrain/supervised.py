@@ -39,13 +39,16 @@ class Supervised(nn.Module):
     Args:
         backbone: clips (B, C, T, H, W) -> features (B, D); has ``feature_dim``.
         num_classes: number of classes.
-        dropout: dropout before the linear layer.
+        cfg: the classifier's dropout (:class:`SupervisedConfig`).
     """
 
-    def __init__(self, backbone: nn.Module, num_classes: int, *, dropout: float = 0.5) -> None:
+    def __init__(
+        self, backbone: nn.Module, num_classes: int, cfg: SupervisedConfig = SupervisedConfig()
+    ) -> None:
         super().__init__()
+        self.cfg = cfg
         self.backbone = backbone
-        self.classifier = ClassifierHead(feature_dim(backbone), num_classes, dropout=dropout)
+        self.classifier = ClassifierHead(feature_dim(backbone), num_classes, dropout=cfg.dropout)
 
     def forward(self, batch: dict[str, Tensor]) -> dict[str, Tensor]:
         """Cross-entropy of ``clip`` (B, C, T, H, W) against ``label`` (B,) int64.

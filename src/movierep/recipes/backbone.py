@@ -20,10 +20,12 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
 from movierep import config, dist
+from movierep.checkpoint import InferenceInputs
+from movierep.data.clips import ClipConfig
 from movierep.data.sampling import seeded_loader
 from movierep.errors import UserError
-from movierep.models import MODELS, load_pretrained
-from movierep.models.factory import arch_name
+from movierep.models import create_model, load_pretrained
+from movierep.models.factory import arch_name, model_config
 from movierep.train.loop import FitResult, TrainConfig, fit, seed_everything
 
 #: Backbone presets a run may name as ``model.arch``.
@@ -51,6 +53,17 @@ class BackboneConfig:
     arch: str = "slow_d_r50"
     sync_batch_norm: bool = True
     input_difference: bool = False
+
+
+def backbone_inputs(data: ClipConfig) -> InferenceInputs:
+    """What a backbone trained on ``data``'s clips must be fed: T, stride, S and view aspect."""
+    aspect = data.eval_view_aspect if data.eval_view_aspect is not None else data.view_aspect
+    return InferenceInputs(
+        clip_frames=data.num_frames,
+        frame_stride=data.frame_stride,
+        crop_size=data.crop_size,
+        view_aspect=float(aspect),
+    )
 
 
 def contrastive_train() -> TrainConfig:
@@ -138,7 +151,7 @@ def build_backbone(
         return model.train()
     if arch not in BACKBONES:
         raise UserError(f"model.arch={arch!r}: unknown; known: {', '.join(BACKBONES)}")
-    return MODELS[arch](input_difference=input_difference)
+    return create_model(arch, input_difference=input_difference)
 
 
 def make_loader(
@@ -215,8 +228,9 @@ def train_backbone(
         loader,
         cfg.train,
         out,
-        export=lambda: (backbone, arch_name(backbone), dict(vars(backbone)["model_kwargs"])),
+        export=lambda: (backbone, arch_name(backbone), model_config(backbone)),
         run_config=run_config,
+        inputs=backbone_inputs(cfg.data),
         title=f"{method} backbone",
         prepare=getattr(dataset, "prepare_batch", None),
     )

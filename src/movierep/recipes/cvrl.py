@@ -62,14 +62,7 @@ def build(
     """The CVRL objective around ``backbone`` and its dataset of clip pairs."""
     d = cfg.data
     source = concat_sources([open_source(p, d.split, segment_s=d.segment_s) for p in data])
-    c = cfg.cvrl
-    objective = CVRL(
-        backbone,
-        temperature=c.temperature,
-        proj_hidden_dim=c.proj_hidden_dim,
-        proj_dim=c.proj_dim,
-        proj_layers=c.proj_layers,
-    )
+    objective = CVRL(backbone, cfg.cvrl)
     dataset = ClipPairDataset(
         source.spans,
         clip_augment(d),

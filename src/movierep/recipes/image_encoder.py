@@ -27,25 +27,14 @@ from typing import Any
 from torch import nn
 
 from movierep import config, dist
+from movierep.checkpoint import InferenceInputs
 from movierep.data.augment import ClipAugment
 from movierep.data.sampling import seeded_loader
 from movierep.data.shot_images import KeyframeViews, ShotImages
 from movierep.errors import UserError
-from movierep.models.vit import CLIP_MEAN, CLIP_STD, ViT
+from movierep.models.vit import CLIP_MEAN, CLIP_STD, VIT_TINY, ViT, ViTConfig
 from movierep.pretrain.image_contrast import ImageContrast, ImageContrastConfig
 from movierep.train.loop import FitResult, TrainConfig, fit, seed_everything
-
-
-@dataclass(frozen=True)
-class ViTConfig:
-    """The image ViT (defaults: CLIP ViT-B/16)."""
-
-    image_size: tuple[int, int] = (224, 224)
-    patch_size: int = 16
-    width: int = 768
-    layers: int = 12
-    heads: int = 12
-    output_dim: int = 512
 
 
 @dataclass(frozen=True)
@@ -71,7 +60,7 @@ def _paper_train() -> TrainConfig:
 
 @dataclass(frozen=True)
 class ImageEncoderRun:
-    """``train image-encoder``: the ViT, the views, SimCLR, optimisation."""
+    """``train image-encoder``: the ViT (CLIP ViT-B/16), the views, SimCLR, optimisation."""
 
     model: ViTConfig = field(default_factory=ViTConfig)
     data: ImageViewConfig = field(default_factory=ImageViewConfig)
@@ -79,15 +68,8 @@ class ImageEncoderRun:
     train: TrainConfig = field(default_factory=_paper_train)
 
 
-#: The CPU-sized ViT of every Movies2Scenes ``cpu`` profile (``vit_tiny``).
-CPU_VIT: dict[str, Any] = {
-    "model.image_size": (64, 112),
-    "model.patch_size": 16,
-    "model.width": 192,
-    "model.layers": 4,
-    "model.heads": 3,
-    "model.output_dim": 256,
-}
+#: The CPU-sized ViT of every Movies2Scenes ``cpu`` profile (:data:`~movierep.models.vit.VIT_TINY`).
+CPU_VIT: dict[str, Any] = config.preset_overrides("model", VIT_TINY)
 
 PROFILES: dict[str, dict[str, Any]] = {
     "paper": {},
@@ -144,7 +126,7 @@ def run(
 
     Args:
         cfg: the resolved run config.
-        shots: a ``movierep shots`` folder.
+        shots: a ``movierep ingest shots`` folder.
         out: run folder; resumes from ``out/last``.
         movie_ids: train on these movies' keyframes only (e.g. the train split).
     """
@@ -159,8 +141,8 @@ def run(
         )
     augment = image_augment(cfg.model.image_size, cfg.data.crop_area, cfg.data.color_strength)
     seed_everything(cfg.train.seed)
-    encoder = ViT(**config.to_dict(cfg.model))
-    objective = ImageContrast(encoder, **config.to_dict(cfg.simclr))
+    encoder = ViT(cfg.model)
+    objective = ImageContrast(encoder, cfg.simclr)
     loader = seeded_loader(
         KeyframeViews(paths, augment),
         batch_size=cfg.train.batch_size,
@@ -181,5 +163,6 @@ def run(
         out,
         export=export,
         run_config=config.to_dict(cfg),
+        inputs=InferenceInputs(image_size=encoder.image_size),
         title="image encoder (SimCLR on keyframes)",
     )

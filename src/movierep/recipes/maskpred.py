@@ -27,10 +27,11 @@ from torch import nn
 from torch.utils.data import ConcatDataset
 
 from movierep import config, dist
+from movierep.checkpoint import InferenceInputs
 from movierep.data.sampling import seeded_loader
 from movierep.data.sequences import EventSequenceDataset, SequenceConfig
 from movierep.errors import UserError
-from movierep.models.txe import TxE, TxEConfig
+from movierep.models.txe import TXE_TINY, TxE, TxEConfig
 from movierep.pretrain.maskpred import MaskPredConfig, MaskPredObjective
 from movierep.train.loop import FitResult, TrainConfig, fit, seed_everything
 
@@ -64,8 +65,7 @@ class MaskPredRun:
 PROFILES: dict[str, dict[str, Any]] = {
     "paper": {},
     "cpu": {
-        "txe.hidden_dim": 128,
-        "txe.num_heads": 4,
+        **config.preset_overrides("txe", TXE_TINY),
         "maskpred.queue_size": 4096,
         "train.steps": 300,
         "train.batch_size": 32,
@@ -88,10 +88,7 @@ def load_sequences(
     paths: Sequence[Path], num_tokens: int, data: SequenceConfig
 ) -> tuple[ConcatDataset[Any], int]:
     """All sequences of all tables, and their feature size D (which must agree)."""
-    parts = [
-        EventSequenceDataset.from_parquet(p, num_tokens, data.token_stride, data.windows)
-        for p in paths
-    ]
+    parts = [EventSequenceDataset.from_parquet(p, num_tokens, data) for p in paths]
     dims = {p.feature_dim for p in parts}
     if len(dims) > 1:
         listing = ", ".join(f"{p.source} (D={p.feature_dim})" for p in parts)
@@ -128,8 +125,8 @@ def run(cfg: MaskPredRun, *, features: Sequence[Path], out: Path) -> FitResult:
             f"({cfg.train.batch_size} x {world}); lower train.batch_size"
         )
     seed_everything(cfg.train.seed)
-    txe = TxE(**config.to_dict(cfg.txe))
-    objective = MaskPredObjective(txe, **config.to_dict(cfg.maskpred))
+    txe = TxE(cfg.txe)
+    objective = MaskPredObjective(txe, cfg.maskpred)
     seed_everything(cfg.train.seed + dist.rank())  # different masks on every rank
     # drop-last batches keep the queue's DDP gather in step on every rank
     loader = seeded_loader(
@@ -152,5 +149,6 @@ def run(cfg: MaskPredRun, *, features: Sequence[Path], out: Path) -> FitResult:
         out,
         export=export,
         run_config=config.to_dict(cfg),
+        inputs=InferenceInputs(token_stride=cfg.data.token_stride),
         title="TxE mask prediction",
     )

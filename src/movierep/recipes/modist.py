@@ -35,7 +35,7 @@ from movierep.data.clips import (
 )
 from movierep.data.sources import concat_sources, open_source
 from movierep.errors import UserError
-from movierep.models import MODELS
+from movierep.models import create_model
 from movierep.pretrain.modist import MoDist, MoDistConfig
 from movierep.recipes.backbone import CPU_COMMON, BackboneConfig, contrastive_train, train_backbone
 from movierep.train.loop import FitResult, TrainConfig
@@ -96,19 +96,8 @@ def build(
         raise UserError(
             f"modist.motion_arch={m.motion_arch!r}: unknown; known: {', '.join(MOTION_NETS)}"
         )
-    objective = MoDist(
-        backbone,
-        MODELS[m.motion_arch](camera_compensation=m.camera_compensation),
-        temperature=m.temperature,
-        proj_hidden_dim=m.proj_hidden_dim,
-        proj_dim=m.proj_dim,
-        proj_layers=m.proj_layers,
-        momentum=m.momentum,
-        queue_size=m.queue_size,
-        flow_weight=m.flow_weight,
-        flow_flow=m.flow_flow,
-        cross_positive=m.cross_positive,
-    )
+    motion = create_model(m.motion_arch, camera_compensation=m.camera_compensation)
+    objective = MoDist(backbone, motion, m)
     dataset = ClipPairDataset(
         source.spans,
         clip_augment(d),

@@ -47,8 +47,12 @@ from movierep.data.movie_pair_data import MoviePairDataset
 from movierep.data.sampling import seeded_loader
 from movierep.errors import UserError
 from movierep.features.shot_store import ShotFeatureStore
-from movierep.models.shot_adjacency import ShotAdjacencyNet
-from movierep.pretrain.moviesim import MovieSimilarity, ShotAdjacencyConfig
+from movierep.models.shot_adjacency import (
+    SHOT_ADJACENCY_CPU,
+    ShotAdjacencyConfig,
+    ShotAdjacencyNet,
+)
+from movierep.pretrain.moviesim import MovieSimilarity
 from movierep.similarity.benchmark_overlap import benchmark_imdb_ids, exclude_benchmark_movies
 from movierep.similarity.heldout import heldout_pair_accuracy
 from movierep.similarity.movie_pairs import movie_pairs
@@ -106,12 +110,7 @@ class MovieSimRun:
 PROFILES: dict[str, dict[str, Any]] = {
     "paper": {},
     "cpu": {
-        "net.cosine": True,
-        "net.num_shots": 32,
-        "net.scene_kernel": 4,
-        "net.scene_stride": 2,
-        "net.pool_kernel": 4,
-        "net.pool_stride": 2,
+        **config.preset_overrides("net", SHOT_ADJACENCY_CPU),
         "train.epochs": None,
         "train.global_batch_size": None,
         "train.steps": 300,
@@ -212,8 +211,7 @@ def run(
     )
     cfg = dataclasses.replace(cfg, train=sized_for(cfg.train, len(dataset), dist.world_size()))
     seed_everything(cfg.train.seed)
-    net_kwargs = config.to_dict(cfg.net)
-    net = ShotAdjacencyNet(**net_kwargs)
+    net = ShotAdjacencyNet(cfg.net)
     objective = MovieSimilarity(net)
     loader = seeded_loader(
         dataset,
@@ -226,7 +224,7 @@ def run(
         config.write_config(cfg, out)
 
     def export() -> tuple[nn.Module, str, dict[str, Any]]:
-        return net, "shot_adjacency", net_kwargs
+        return net, "shot_adjacency", net.model_kwargs
 
     result = fit(
         objective,

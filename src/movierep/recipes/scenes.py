@@ -42,10 +42,12 @@ import pyarrow.compute as pc
 from torch import nn
 
 from movierep import config, dist, tables
+from movierep.checkpoint import InferenceInputs
 from movierep.data.sampling import seeded_loader
 from movierep.data.shot_images import ScenePairDataset, ShotImages
 from movierep.errors import UserError
-from movierep.features.scenes import load_image_encoder
+from movierep.features.image_encoder import load_image_encoder
+from movierep.models.vit import ViT
 from movierep.pretrain.scene_moco import SceneMoCo, SceneMoCoConfig
 from movierep.recipes.image_encoder import image_augment
 from movierep.train.loop import FitResult, TrainConfig, fit, seed_everything, sized_for
@@ -105,6 +107,17 @@ PROFILES: dict[str, dict[str, Any]] = {
 }
 
 
+def inference_inputs(cfg: SceneRun, encoder: ViT) -> InferenceInputs:
+    """What the trained E_scene must be fed: scenes of ``shots_per_scene`` shots × 1 keyframe.
+
+    Stated in every checkpoint, so ``extract scenes``, ``embed`` and ``embed_video`` embed
+    windows of the length the encoder was trained on (4 shots in the ``cpu`` profile).
+    """
+    return InferenceInputs(
+        shots_per_scene=cfg.data.shots_per_scene, frames_per_shot=1, image_size=encoder.image_size
+    )
+
+
 def resolve(
     profile: str = "paper", config_file: Path | None = None, sets: Sequence[str] = ()
 ) -> SceneRun:
@@ -147,7 +160,7 @@ def run(cfg: SceneRun, *, pairs: Path, shots: Path, init: Path, out: Path) -> Fi
     seed_everything(cfg.train.seed)
     encoder = load_image_encoder(init).train()
     augment = image_augment(encoder.image_size, cfg.data.crop_area, cfg.data.color_strength)
-    objective = SceneMoCo(encoder, **config.to_dict(cfg.moco))
+    objective = SceneMoCo(encoder, cfg.moco)
     loader = seeded_loader(
         ScenePairDataset(images, table, cfg.data.shots_per_scene, augment),
         batch_size=cfg.train.batch_size,
@@ -168,5 +181,6 @@ def run(cfg: SceneRun, *, pairs: Path, shots: Path, init: Path, out: Path) -> Fi
         out,
         export=export,
         run_config={**config.to_dict(cfg), "init": str(init), "pairs": str(pairs)},
+        inputs=inference_inputs(cfg, encoder),
         title="scene encoder (MoCo on P_scene)",
     )

@@ -98,7 +98,7 @@ def build(
         frames=frame_source(d),
         augment_on=d.augment_on,
     )
-    return Supervised(backbone, len(source.classes), dropout=sup.dropout), dataset
+    return Supervised(backbone, len(source.classes), sup), dataset
 
 
 def run(

@@ -183,7 +183,7 @@ def embed_catalog_ray(
     contextualizer: str | Path | None = None,
     shot_encoder: str | Path | None = None,
     scene_encoder: str | Path | None = None,
-    scene_window: int = 9,
+    scene_window: int | None = None,
     detector: str = "transnetv2",
     device: str = "auto",
     shard: tuple[int, int] | None = None,
@@ -203,7 +203,7 @@ def embed_catalog_ray(
         contextualizer: TxE checkpoint for contextual event embeddings.
         shot_encoder: E_fixed for shots.
         scene_encoder: E_scene for scenes.
-        scene_window: shots per scene.
+        scene_window: shots per scene (``None``: the scene encoder's own).
         detector: shot detector (run on the CPU, in the ingestion tasks).
         device: ``auto`` (encoder actors take a GPU each when the cluster has GPUs),
             ``cpu`` or ``cuda``.

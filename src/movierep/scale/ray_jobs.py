@@ -1,4 +1,4 @@
-"""The per-video stages (``shots``, ``events``) as Ray tasks, through :mod:`movierep.jobs`.
+"""The per-video ingest stages (``ingest shots``, ``ingest events``) as Ray tasks.
 
 :class:`RayJobs` is a :class:`movierep.jobs.JobRunner`: it has :func:`movierep.jobs.run_jobs`'
 signature, so ``ingest_shots(..., run=RayJobs())`` runs the very same per-video work
@@ -10,7 +10,7 @@ rerun skips finished videos whichever engine ran them, and the merge's checks (n
 missing, nothing doubled) are unchanged.
 
 The work function travels to the workers pickled (``cloudpickle``, as Ray ships every
-task), models included: ``movierep shots`` builds its TransNetV2 runner once on the driver
+task), models included: ``movierep ingest shots`` builds its TransNetV2 runner once on the driver
 and every worker unpickles that copy (on CPU: tasks reserve no GPU). Ray Data's docs:
 "For functions, Ray Data uses stateless Ray tasks" (``Dataset.map_batches``).
 """

@@ -4,7 +4,7 @@ Per movie, one job:
 
 1. **ingest** into ``STORE/work/<movie>/``: shots and three keyframes per shot
    (:func:`movierep.video.shots.detect_shots`, :func:`movierep.video.ingest.save_keyframes`:
-   the work folder is a ``movierep shots`` folder) and the 2 s events
+   the work folder is a ``movierep ingest shots`` folder) and the 2 s events
    (:func:`movierep.video.ingest.events_work`);
 2. **encode** each requested level (:mod:`movierep.store.encoders`: the backbone, and
    optionally the TxE, over events; E_fixed over shots; E_scene over windows of
@@ -48,7 +48,7 @@ import torch
 from movierep import dist, files, tables
 from movierep.data.shot_images import ShotImages
 from movierep.errors import UserError
-from movierep.features.scenes import shot_times
+from movierep.features.image_encoder import shot_times
 from movierep.jobs import Job, JobReport, current_shard, merge_parts, part_key
 from movierep.runlog import progress
 from movierep.store.encoders import (
@@ -97,7 +97,7 @@ def ingest_movie(
 ) -> Ingested:
     """Events, and (``detector`` not ``None``) shots and keyframes of one video in ``folder``.
 
-    ``folder`` becomes a ``movierep shots`` folder of one movie (``shots.parquet``,
+    ``folder`` becomes a ``movierep ingest shots`` folder of one movie (``shots.parquet``,
     ``keyframes.parquet``, ``keyframes/<movie>/``) plus its ``events.parquet``; it is
     emptied first. :func:`write_ingested`, then :func:`read_ingested`.
     """
@@ -117,7 +117,7 @@ def write_ingested(
 
     The folder alone is the ingested movie (:func:`read_ingested`), so ingestion and
     encoding may run in different processes, as the Ray engine does. ``known_shots``
-    (this movie's rows of a ``movierep shots`` table made with ``detector``) are used
+    (this movie's rows of a ``movierep ingest shots`` table made with ``detector``) are used
     instead of detecting the shots again. A video that decodes with damage keeps what
     decodes (up to ``max_lost_fraction`` lost: :func:`movierep.video.shots.detect_shots`)
     and leaves what it lost in ``damage.json``.
@@ -158,7 +158,7 @@ def read_ingested(job: Job, folder: Path) -> Ingested:
 
 
 def known_shots(shots: str | Path, detector: str) -> dict[str, pa.Table]:
-    """Per movie, the rows of a ``movierep shots`` folder's table, checked to be ``detector``'s.
+    """Per movie, the rows of an ``ingest shots`` folder's table, checked to be ``detector``'s.
 
     Raises:
         UserError: no shots table there, or shots of another detector.
@@ -277,7 +277,7 @@ def embed_catalog(
     contextualizer: str | Path | None = None,
     shot_encoder: str | Path | None = None,
     scene_encoder: str | Path | None = None,
-    scene_window: int = 9,
+    scene_window: int | None = None,
     detector: str = "transnetv2",
     device: str = "auto",
     shard: tuple[int, int] | None = None,
@@ -297,14 +297,15 @@ def embed_catalog(
         contextualizer: TxE checkpoint: store contextual event embeddings instead.
         shot_encoder: E_fixed (ViT checkpoint folder or CLIP file) for shots.
         scene_encoder: E_scene (``movierep train scenes``) for scenes.
-        scene_window: shots per scene.
+        scene_window: shots per scene; ``None``: the scene encoder's own
+            (:func:`movierep.features.scene_features.scene_window_of`).
         detector: shot detector (``transnetv2``, ``scenedetect``, ``scenedetect-adaptive``).
         device: ``auto``, ``cpu``, ``cuda``, ``cuda:N``.
         shard: ``(i, n)`` to embed movies ``[i::n]`` only; default the torchrun rank.
         show_progress: progress bar.
         frame_cache: where event clips are read (``decode``, ``auto`` or a folder; see
             :func:`movierep.store.encoders.load_encoders`).
-        shots: a ``movierep shots`` folder made with the same ``detector``: its movies'
+        shots: a ``movierep ingest shots`` folder made with the same ``detector``: its movies'
             shots are reused instead of detected again (movies it lacks are detected).
         max_lost_fraction: a movie whose shot detection lost more than this fraction of it
             to undecodable packets fails; below, it is stored and listed as ``partial``.
@@ -365,7 +366,7 @@ def embed_video(
     encoder: str | Path | None = None,
     *,
     contextualizer: str | Path | None = None,
-    scene_window: int = 9,
+    scene_window: int | None = None,
     detector: str = "transnetv2",
     device: str = "auto",
 ) -> pa.Table:
@@ -382,7 +383,8 @@ def embed_video(
             ``scene`` (E_scene; windows of ``scene_window`` shots).
         encoder: the level's checkpoint folder (or CLIP file for shots / scenes).
         contextualizer: with ``level="event"``: a TxE checkpoint for contextual embeddings.
-        scene_window: shots per scene.
+        scene_window: shots per scene; ``None``: the scene encoder's own
+            (:func:`movierep.features.scene_features.scene_window_of`).
         detector: shot detector for shots and scenes.
         device: ``auto``, ``cpu``, ``cuda``...
 

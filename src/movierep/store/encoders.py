@@ -10,7 +10,7 @@ the one ``movierep extract`` would give for the same item:
   of N events centred on it);
 - ``shot``: E_fixed over each shot's middle keyframe, ``scene``: E_scene over windows of
   ``scene_window`` consecutive shots, one keyframe per shot
-  (:func:`movierep.features.scenes.embed_scenes` over
+  (:func:`movierep.features.image_encoder.embed_scenes` over
   :class:`~movierep.data.shot_images.ShotImages`; Movies2Scenes §3.3, §4.3.2).
 
 Every level's encoder is recorded in ``store.json`` (:class:`movierep.store.layout.LevelInfo`)
@@ -31,7 +31,7 @@ import torch
 from torch import nn
 
 from movierep import tables
-from movierep.checkpoint import MODEL, read_config
+from movierep.checkpoint import MODEL, read_config, read_inputs
 from movierep.data.shot_images import ShotImages
 from movierep.errors import UserError
 from movierep.features.contextualize import CONTEXT_COLUMN, contextualize
@@ -41,7 +41,8 @@ from movierep.features.extract import (
     features_table,
     video_event_features,
 )
-from movierep.features.scenes import embed_scenes, load_image_encoder, shot_ranges, spread
+from movierep.features.image_encoder import embed_scenes, load_image_encoder
+from movierep.features.scene_features import scene_window_of, shot_ranges, spread
 from movierep.models import load_pretrained
 from movierep.models.txe import TxE
 from movierep.models.vit import ViT
@@ -132,8 +133,7 @@ def load_event_encoder(
             f"{contextualizer}: the TxE takes D={txe.input_dim}, "
             f"the backbone {backbone} gives D={dim}"
         )
-    data = txe_meta.get("run_config", {}).get("data", {})
-    stride = data.get("token_stride") if isinstance(data, dict) else None
+    stride = read_inputs(contextualizer).token_stride
     info = replace(
         info,
         encoder=f"{info.encoder}+txe",
@@ -141,7 +141,7 @@ def load_event_encoder(
         dim=txe.output_dim,
         contextualizer=str(Path(contextualizer).resolve()),
     )
-    return EventEncoder(model, spec, txe, None if stride is None else float(stride), info)
+    return EventEncoder(model, spec, txe, stride, info)
 
 
 def load_level_image_encoder(
@@ -164,11 +164,14 @@ def load_encoders(
     contextualizer: str | Path | None = None,
     shot_encoder: str | Path | None = None,
     scene_encoder: str | Path | None = None,
-    scene_window: int = 9,
+    scene_window: int | None = None,
     device: torch.device | str = "cpu",
     frame_cache: str = "decode",
 ) -> dict[str, Encoder]:
     """Load the encoder of every level in ``levels``.
+
+    ``scene_window``: shots per scene; ``None`` takes the scene encoder's own
+    (``shots_per_scene`` of its checkpoint, :func:`scene_window_of`).
 
     ``frame_cache``: where the event level reads its clips (``decode``: from each file, one
     sequential decode; ``auto`` or a folder: the decoded-frame cache, worth it when the
@@ -190,9 +193,8 @@ def load_encoders(
     if "shot" in levels and shot_encoder is not None:
         encoders["shot"] = load_level_image_encoder(shot_encoder, device)
     if "scene" in levels and scene_encoder is not None:
-        if scene_window < 1:
-            raise UserError(f"--scene-window must be at least 1, got {scene_window}")
-        encoders["scene"] = load_level_image_encoder(scene_encoder, device, scene_window)
+        window = scene_window_of(scene_encoder, scene_window)
+        encoders["scene"] = load_level_image_encoder(scene_encoder, device, window)
     return encoders
 
 
@@ -336,7 +338,7 @@ def embed_scene_windows(
     """The scene rows of a movie: E_scene of each window of ``scene_window`` shots.
 
     Each scene is its shots' middle keyframes in order (at most
-    :data:`movierep.features.scenes.MAX_SCENE_SHOTS`), as ``movierep extract scenes``.
+    :data:`movierep.features.scene_features.MAX_SCENE_SHOTS`), as ``movierep extract scenes``.
 
     Returns:
         M rows; a scene's keyframe is its middle shot's.

@@ -37,7 +37,7 @@ from movierep import checkpoint, dist
 from movierep.errors import UserError
 from movierep.runlog import MetricsLogger, progress, write_summary
 from movierep.train.lars import LARS
-from movierep.train.schedules import warmup_constant, warmup_cosine
+from movierep.train.schedules import warmup_constant, warmup_cosine, warmup_linear
 
 Batch = dict[str, Any]
 Export = Callable[[], tuple[nn.Module, str, dict[str, Any]]]
@@ -52,10 +52,14 @@ class TrainConfig:
         batch_size: clips / sequences per process and step.
         lr: peak learning rate (after warm-up).
         weight_decay: decoupled (AdamW) or L2 (Adam/SGD/LARS) weight decay.
+        decay_all: decay every parameter, biases and norm scales too (a plain
+            ``AdamW(module.parameters())``, as LVU's fine-tuning); by default 1-D
+            parameters do not decay (:func:`param_groups`).
         optimizer: ``adamw``, ``adam`` (L2 weight decay), ``sgd`` or ``lars`` (CVRL).
         momentum: SGD / LARS momentum.
         warmup_steps: linear warm-up steps.
-        schedule: ``cosine`` (to 0 after warm-up) or ``constant``.
+        schedule: ``cosine`` (to 0 after warm-up), ``constant``, or ``linear`` (linear
+            decay to 0 after warm-up, :func:`~movierep.train.schedules.warmup_linear`).
         grad_clip: max global gradient norm, or None.
         bf16: bf16 autocast on CUDA (ignored on CPU).
         log_every: steps between metrics records.
@@ -75,10 +79,11 @@ class TrainConfig:
     batch_size: int = 64
     lr: float = 1e-3
     weight_decay: float = 0.05
+    decay_all: bool = False
     optimizer: Literal["adamw", "adam", "sgd", "lars"] = "adamw"
     momentum: float = 0.9
     warmup_steps: int = 0
-    schedule: Literal["cosine", "constant"] = "cosine"
+    schedule: Literal["cosine", "constant", "linear"] = "cosine"
     grad_clip: float | None = None
     bf16: bool = True
     log_every: int = 10
@@ -145,17 +150,20 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def param_groups(module: nn.Module, weight_decay: float) -> list[dict[str, Any]]:
+def param_groups(
+    module: nn.Module, weight_decay: float, decay_all: bool = False
+) -> list[dict[str, Any]]:
     """Split parameters: weights decay; biases, norms and embeddings of size 1-D do not.
 
-    The no-decay group is also excluded from LARS adaptation (SimCLR/CVRL practice).
+    The no-decay group is also excluded from LARS adaptation (SimCLR/CVRL practice). With
+    ``decay_all`` every parameter is in the decaying group (the other is empty).
     """
     decay: list[nn.Parameter] = []
     no_decay: list[nn.Parameter] = []
     for _, p in module.named_parameters():
         if not p.requires_grad:
             continue
-        (decay if p.ndim > 1 else no_decay).append(p)
+        (decay if decay_all or p.ndim > 1 else no_decay).append(p)
     return [
         {"params": decay, "weight_decay": weight_decay},
         {"params": no_decay, "weight_decay": 0.0, "lars_exclude": True},
@@ -164,7 +172,7 @@ def param_groups(module: nn.Module, weight_decay: float) -> list[dict[str, Any]]
 
 def build_optimizer(module: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
     """The optimiser named by ``cfg.optimizer`` over :func:`param_groups`."""
-    groups = param_groups(module, cfg.weight_decay)
+    groups = param_groups(module, cfg.weight_decay, cfg.decay_all)
     if cfg.optimizer == "adamw":
         for g in groups:
             g.pop("lars_exclude", None)
@@ -184,6 +192,8 @@ def lr_schedule(cfg: TrainConfig) -> np.ndarray:
     """Learning rate for every step (steps,)."""
     if cfg.schedule == "cosine":
         return warmup_cosine(cfg.lr, cfg.steps, warmup_steps=cfg.warmup_steps)
+    if cfg.schedule == "linear":
+        return warmup_linear(cfg.lr, cfg.steps, warmup_steps=cfg.warmup_steps)
     return warmup_constant(cfg.lr, cfg.steps, warmup_steps=cfg.warmup_steps)
 
 
@@ -266,6 +276,7 @@ def _save(
     epoch: int,
     batch: int,
     run_config: dict[str, Any],
+    inputs: checkpoint.InferenceInputs | None,
     rng: torch.Tensor,
 ) -> Path:
     model, arch, kwargs = export()
@@ -274,6 +285,7 @@ def _save(
         model,
         arch,
         kwargs,
+        inputs=inputs,
         run_config=run_config,
         objective=objective,
         trainer_state=_trainer_state(optimizer, step, epoch, batch, rng),
@@ -289,6 +301,7 @@ def fit(
     *,
     export: Export,
     run_config: dict[str, Any] | None = None,
+    inputs: checkpoint.InferenceInputs | None = None,
     resume: bool = True,
     title: str = "training run",
     prepare: Callable[[Batch], Batch] | None = None,
@@ -303,6 +316,8 @@ def fit(
         export: returns ``(model, arch, model_kwargs)``, the module saved as the
             pretrained model (``model.safetensors``) of each checkpoint.
         run_config: the resolved run config (dict) stored in every checkpoint.
+        inputs: what the exported model must be fed at inference, stated in every
+            checkpoint (:class:`movierep.checkpoint.InferenceInputs`).
         resume: continue from ``out_dir/last`` when it holds a trainer state.
         title: heading of ``summary.md``.
         prepare: applied to every batch once it is on the training device, without
@@ -393,14 +408,16 @@ def fit(
             rng = _gathered_rng()
             if dist.is_main():
                 _save(
-                    last, objective, export, optimizer, done, epoch, in_epoch, run_config or {}, rng
-                )
+                    last, objective, export, optimizer, done, epoch, in_epoch,
+                    run_config or {}, inputs, rng,
+                )  # fmt: skip
             dist.barrier()
     rng = _gathered_rng()
     if dist.is_main():
         result.checkpoint = _save(
-            last, objective, export, optimizer, cfg.steps, epoch, in_epoch, run_config or {}, rng
-        )
+            last, objective, export, optimizer, cfg.steps, epoch, in_epoch,
+            run_config or {}, inputs, rng,
+        )  # fmt: skip
         write_summary(
             out,
             title,

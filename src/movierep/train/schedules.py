@@ -37,6 +37,21 @@ def warmup_constant(base: float, steps: int, *, warmup_steps: int = 0) -> np.nda
     )
 
 
+def warmup_linear(base: float, steps: int, *, warmup_steps: int = 0) -> np.ndarray:
+    """Linear warm-up to ``base``, then linear decay to 0 (LVU's fine-tuning schedule).
+
+    Step ``i < w`` has ``base · (i + 1) / w`` (the first step already moves), step
+    ``i ≥ w`` has ``base · max(0, (steps − i) / max(1, steps − w))``: Hugging Face's
+    ``get_linear_schedule_with_warmup`` as LVU steps it. Returns (steps,).
+    """
+    steps = max(int(steps), 1)
+    w = min(max(int(warmup_steps), 0), steps)
+    i = np.arange(steps)
+    factor = np.where(i < w, (i + 1) / max(w, 1), np.maximum(0.0, (steps - i) / max(1, steps - w)))
+    out: np.ndarray = base * factor
+    return out
+
+
 def momentum_cosine(base: float, steps: int, final: float = 1.0) -> np.ndarray:
     """EMA momentum ramp from ``base`` to ``final`` along a half cosine (BYOL/DINO). (steps,)."""
     return warmup_cosine(base, steps, final=final)

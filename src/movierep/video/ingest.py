@@ -6,7 +6,7 @@ a corpus folder holding ``catalog.parquet``; or a ``catalog.parquet`` with ``mov
 ``path`` columns (paths relative to the catalog's folder). A movie's id is its catalog
 ``movie_id``, else the file name without extension.
 
-Output folder of ``movierep shots``::
+Output folder of ``movierep ingest shots``::
 
     OUT/shots.parquet        one row per shot (movierep.tables.SHOTS)
     OUT/keyframes.parquet    3 rows per shot (movierep.tables.KEYFRAMES), paths relative to OUT
@@ -18,7 +18,7 @@ Output folder of ``movierep shots``::
                              --partial, a truncated video decoded up to where it ends)
     OUT/parts/...            per-video results (what makes a rerun resume)
 
-``movierep events`` writes ``OUT/events.parquet`` (movierep.tables.EVENTS) and
+``movierep ingest events`` writes ``OUT/events.parquet`` (movierep.tables.EVENTS) and
 ``OUT/failures.parquet`` the same way.
 """
 
@@ -138,7 +138,7 @@ def shots_work(
     on_error: OnError = "raise",
     max_lost_fraction: float = MAX_LOST_FRACTION,
 ) -> Callable[[Job], pa.Table | Partial]:
-    """The per-video function of ``movierep shots``: detect shots, then save keyframes.
+    """The per-video function of ``movierep ingest shots``: detect shots, then save keyframes.
 
     The keyframes table of a video is written to ``parts/keyframes/`` before its shots are
     returned, so a video counts as done only with both. A damaged video (undecodable packets
@@ -204,7 +204,7 @@ def save_keyframes(
 
 
 def events_work(length: float = 2.0, stride: float = 2.0) -> Callable[[Job], pa.Table]:
-    """The per-video function of ``movierep events``: consecutive windows over the video."""
+    """The per-video function of ``movierep ingest events``: consecutive windows over the video."""
 
     def work(job: Job) -> pa.Table:
         info = probe(job.path)

@@ -1,7 +1,8 @@
 """A saved moderation head, and the filter it drives on the browsing page.
 
-``movierep eval moderation`` trains a :class:`~movierep.tasks.feature_classifier.FeatureClassifier`
-on frozen features (Movies2Scenes §4.4) and keeps nothing. To filter search results with
+``movierep eval moderation`` trains a
+:class:`~movierep.tasks.heads.feature_classifier.FeatureClassifier` on frozen features
+(Movies2Scenes §4.4) and keeps nothing. To filter search results with
 one, save it as a *head folder*::
 
     HEAD/head.json          {"format": "movierep-head", "version": 1, "task": "moderation",
@@ -32,7 +33,7 @@ from torch import nn
 from movierep import files
 from movierep.checkpoint import load_state
 from movierep.errors import UserError
-from movierep.tasks.feature_classifier import FeatureClassifier, class_scores
+from movierep.tasks.heads.feature_classifier import FeatureClassifier, class_scores
 
 FORMAT = "movierep-head"
 VERSION = 1
@@ -96,7 +97,7 @@ def save_head(
     Args:
         path: the head folder (replaced if it exists).
         head: a trained classifier (e.g. from
-            :func:`~movierep.tasks.feature_classifier.fit_classifier`).
+            :func:`~movierep.tasks.heads.feature_classifier.fit_classifier`).
         classes: its class names, in output order.
         level: the store level whose embeddings it was trained on, if known.
         task: what it classifies.

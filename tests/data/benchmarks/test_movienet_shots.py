@@ -1,4 +1,4 @@
-"""MovieNet's shots and keyframes as a movierep shots folder (the tiny corpus' export)."""
+"""MovieNet's shots and keyframes as a movierep ingest shots folder (the tiny corpus' export)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from movierep.data.benchmarks.movienet import load_movienet_movie, load_split318
 from movierep.data.benchmarks.movienet_shots import write_shots_folder
 from movierep.data.shot_images import ShotImages
 from movierep.errors import UserError
-from movierep.features.scenes import extract_shot_features
-from movierep.models.vit import ViT
+from movierep.features.shot_features import extract_shot_features
+from movierep.models.vit import ViT, ViTConfig
 
 
 def test_round_trip_on_the_corpus_export(tiny_corpus: Path, tmp_path: Path) -> None:
@@ -47,7 +47,9 @@ def test_shot_features_follow_movienet_shots(tiny_corpus: Path, tmp_path: Path) 
     imdb = load_split318(root)["all"][0]
     out = write_shots_folder(root, [imdb], tmp_path / "shots")
     torch.manual_seed(0)
-    vit = ViT(image_size=(16, 32), patch_size=8, width=32, layers=1, heads=1, output_dim=8)
+    vit = ViT(
+        ViTConfig(image_size=(16, 32), patch_size=8, width=32, layers=1, heads=1, output_dim=8)
+    )
     feats = tmp_path / "feats" / "shot_features.parquet"
     extract_shot_features(vit, out, feats, device="cpu", show_progress=False)
     table = tables.read_table(feats)

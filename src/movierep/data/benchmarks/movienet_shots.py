@@ -1,8 +1,8 @@
-"""MovieNet's own shots and keyframes as a movierep shots folder.
+"""MovieNet's own shots and keyframes as a movierep ingest shots folder.
 
 :func:`write_shots_folder` turns ``shot_movie318`` and ``240P_frames`` (real MovieNet-318 or
 the corpus export, :mod:`movierep.data.benchmarks.movienet`) into the two tables that
-``movierep shots`` writes::
+``movierep ingest shots`` writes::
 
     OUT/shots.parquet       movie_id = imdb id, shot_index = MovieNet's shot index,
                             start_frame, end_frame (exclusive: MovieNet's inclusive end + 1),
