@@ -274,21 +274,36 @@ def lvu_task_runs(
             values.append(float(np.mean(labels == truth)))
             outs.append([int(c) for c in labels])
     return [
-        {
-            "metric": "mse" if regression else "top1",
-            "value": value,
-            "eval_split": split,
-            "predictions": [
-                {
-                    "video_id": i.video_id,
-                    "prediction": p,
-                    "target": i.label if i.label is not None else i.target,
-                }
-                for i, p in zip(test, out, strict=True)
-            ],
-        }
+        task_result(test, out, value, regression, split)
         for value, out in zip(values, outs, strict=True)
     ]
+
+
+def task_result(
+    test: Sequence[LVUItem], predictions: Sequence[Any], value: float, regression: bool, split: str
+) -> dict[str, Any]:
+    """One run's LVU task dict: its metric (``mse`` or ``top1``), value and per-video rows.
+
+    Args:
+        test: the evaluation items, in ``predictions``' order.
+        predictions: one class index (classification) or value (regression) per item.
+        value: the run's metric value.
+        regression: whether the task is scored by mean squared error.
+        split: the evaluation split(s), ``+``-joined.
+    """
+    return {
+        "metric": "mse" if regression else "top1",
+        "value": value,
+        "eval_split": split,
+        "predictions": [
+            {
+                "video_id": i.video_id,
+                "prediction": p,
+                "target": i.label if i.label is not None else i.target,
+            }
+            for i, p in zip(test, predictions, strict=True)
+        ],
+    }
 
 
 def run_lvu(

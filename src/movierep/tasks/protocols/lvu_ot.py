@@ -60,7 +60,7 @@ from movierep.runlog import progress
 from movierep.tasks.heads.loop import train_head
 from movierep.tasks.heads.module_ensemble import ModuleEnsemble
 from movierep.tasks.heads.protocol import RunResult, ensemble_runs, repeat_runs
-from movierep.tasks.protocols.lvu import eval_split, num_classes
+from movierep.tasks.protocols.lvu import eval_split, num_classes, task_result
 from movierep.tasks.protocols.lvu_spans import (
     TokenTables,
     collate_spans,
@@ -299,19 +299,7 @@ def _scored(
         labels = predictions.argmax(1)
         value = float(np.mean(labels == np.array([i.label for i in test])))
         out_list = [int(c) for c in labels]
-    return {
-        "metric": "mse" if regression else "top1",
-        "value": value,
-        "eval_split": split,
-        "predictions": [
-            {
-                "video_id": i.video_id,
-                "prediction": p,
-                "target": i.label if i.label is not None else i.target,
-            }
-            for i, p in zip(test, out_list, strict=True)
-        ],
-    }
+    return task_result(test, out_list, value, regression, split)
 
 
 def ot_task_runs(
