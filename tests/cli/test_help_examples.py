@@ -20,6 +20,7 @@ import shlex
 import shutil
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -31,9 +32,11 @@ from movierep import config
 from movierep.checkpoint import InferenceInputs, save_checkpoint
 from movierep.cli import build_parser, main
 from movierep.data.benchmarks.movienet import load_movienet_movie, load_split318
+from movierep.models.shot_adjacency import SHOT_ADJACENCY_CPU, ShotAdjacencyNet
 from movierep.models.slow_d import slow_d_tiny
 from movierep.models.txe import TxE, TxEConfig
 from movierep.models.vit import save_clip_visual, vit_tiny
+from movierep.similarity.pairs_table import pairs_table
 from movierep.tables import embedding_array, write_table
 
 #: Examples that cannot run in a test: they are parsed only.
@@ -117,7 +120,7 @@ def _workspace(root: Path, tiny_corpus: Path) -> None:
     shutil.copytree(tiny_corpus, root / "corpus")
     (root / "movies").mkdir()
     videos = sorted((root / "corpus" / "movies").glob("*.mp4"))
-    for video in videos[:1]:
+    for video in videos[:2]:
         (root / "movies" / video.name).symlink_to(video)
     for name, video in (("a.mp4", videos[0]), ("b.mp4", videos[1]), ("movie.mp4", videos[2])):
         (root / name).symlink_to(video)
@@ -138,6 +141,14 @@ def _workspace(root: Path, tiny_corpus: Path) -> None:
         save_checkpoint(root / "runs" / name / "last", vit, "vit", vit.model_kwargs,
                         inputs=scenes)  # fmt: skip
     save_clip_visual(vit, root / "ViT-B-16.pt")
+    # a shot-adjacency network over the ViT's shot features, with the similar-movie pairs
+    # its run folder holds (select-pairs reads them from beside the checkpoint)
+    moviesim = ShotAdjacencyNet(replace(SHOT_ADJACENCY_CPU, input_dim=vit.output_dim))
+    save_checkpoint(root / "runs/moviesim/last", moviesim, "shot_adjacency",
+                    config.to_dict(moviesim.cfg))  # fmt: skip
+    stems = [video.stem for video in videos[:2]]
+    write_table(root / "runs/moviesim/pairs.parquet",
+                pairs_table(stems, stems[::-1], "cowatch", [1.0, 1.0], [0, 0]))  # fmt: skip
     # MovieNet's shot features: no example writes them (the export's keyframes become a
     # shots folder through the Python API), so random features at the named paths
     rng = np.random.default_rng(0)
@@ -189,5 +200,5 @@ def test_help_examples_run_on_the_tiny_corpus(
         assert main(argv) in (0, 1), example  # 1: some inputs failed (recorded), the rest ran
         print(f"{time.monotonic() - tic:6.1f} s  {example}", file=sys.stderr, flush=True)
     print(f"ran {len(ran)}, resolved {len(resolved)}, inputs absent: {missing}")
-    assert len(ran) >= 35, missing
-    assert len(resolved) >= 8, missing
+    assert len(ran) >= 37, missing
+    assert len(resolved) >= 10, missing

@@ -27,7 +27,7 @@ BACKBONE_EPILOG = """examples:
   torchrun --standalone --nproc_per_node=8 -m movierep train backbone --method modist \\
       --data k400/ --out runs/modist"""
 CONTEXTUALIZER_EPILOG = """examples:
-  movierep train contextualizer --features runs/feats/vidsitu.parquet runs/feats/lvu.parquet \\
+  movierep train contextualizer --features runs/feats/events.parquet runs/lvu_events.parquet \\
       --profile cpu --out runs/txe
   movierep train contextualizer --profile cpu --print-config
 ablations (paper Table 2):
