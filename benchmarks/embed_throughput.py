@@ -83,7 +83,7 @@ def child(spec: dict[str, Any]) -> None:
         event_checkpoint=spec["backbone"],
         shot_encoder=spec["vit"],
         scene_encoder=spec["vit"],
-        scene_window=9,
+        shots_per_scene=9,
         detector=spec["detector"],
         device="cpu",
         show_progress=False,

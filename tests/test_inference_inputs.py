@@ -2,7 +2,7 @@
 
 The trap this pins (issue 32): a scene encoder trained with ``--profile cpu`` sees 4-shot
 scenes; ``extract scenes``, ``embed``, ``embed_video`` and the store's queries must embed
-4-shot windows with it, and refuse a window that contradicts it in one line.
+4-shot windows with it, and refuse a scene length that contradicts it in one line.
 """
 
 from __future__ import annotations
@@ -126,7 +126,7 @@ def test_the_cpu_scene_encoder_embeds_4_shot_windows_through_every_path(
     folder, shot_table = shots
     want = windows(shot_table, CPU_WINDOW)
 
-    # extract scenes: no --window, the encoder's 4
+    # extract scenes: no --shots-per-scene, the encoder's 4
     out = tmp_path / "scenes.parquet"
     argv = ["extract", "scenes", "--encoder", scene_encoder, "--shots", folder, "--out", out,
             "--device", "cpu"]  # fmt: skip
@@ -142,7 +142,7 @@ def test_the_cpu_scene_encoder_embeds_4_shot_windows_through_every_path(
             "--quiet"]  # fmt: skip
     assert main([str(a) for a in argv]) == 0
     assert counts(read_level(store, "scene")) == want
-    assert read_info(store).levels["scene"].scene_window == CPU_WINDOW
+    assert read_info(store).levels["scene"].shots_per_scene == CPU_WINDOW
 
     # embed_video: the library call
     video = tiny_corpus / "movies" / "m0002.mp4"
@@ -159,9 +159,9 @@ def test_the_cpu_scene_encoder_embeds_4_shot_windows_through_every_path(
     capsys.readouterr()
     bad = [
         ["extract", "scenes", "--encoder", scene_encoder, "--shots", folder, "--out",
-         tmp_path / "nine.parquet", "--window", "9"],
+         tmp_path / "nine.parquet", "--shots-per-scene", "9"],
         ["embed", video, "--levels", "scene", "--out", tmp_path / "store9", "--scene-encoder",
-         scene_encoder, "--scene-window", "9", "--detector", "scenedetect", "--quiet"],
+         scene_encoder, "--shots-per-scene", "9", "--detector", "scenedetect", "--quiet"],
     ]  # fmt: skip
     for argv in bad:
         assert main([str(a) for a in argv]) == 2
@@ -169,7 +169,7 @@ def test_the_cpu_scene_encoder_embeds_4_shot_windows_through_every_path(
         assert len(lines) == 1 and str(scene_encoder) in lines[0], lines
         assert "trained with shots_per_scene = 4, but" in lines[0]
     with pytest.raises(UserError, match="shots_per_scene = 4"):
-        embed_video(video, "scene", scene_encoder, scene_window=9, detector="scenedetect")
+        embed_video(video, "scene", scene_encoder, shots_per_scene=9, detector="scenedetect")
 
 
 def test_txe_token_stride_comes_from_the_checkpoint(tmp_path: Path) -> None:

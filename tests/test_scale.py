@@ -67,7 +67,7 @@ def videos(tiny_corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def embed_kwargs(ckpts: dict[str, Path]) -> dict[str, object]:
     return {"event_checkpoint": ckpts["bb"], "shot_encoder": ckpts["shot"],
-            "scene_encoder": ckpts["scene"], "scene_window": WINDOW,
+            "scene_encoder": ckpts["scene"], "shots_per_scene": WINDOW,
             "detector": "scenedetect", "device": "cpu", "show_progress": False}  # fmt: skip
 
 
@@ -138,7 +138,7 @@ def test_the_command_joins_the_cluster_and_resumes(
     movie_file(out, "scene", "m0002").unlink()  # as if killed before m0002's scene file
     argv = ["embed", str(videos), "--out", str(out), "--backbone", str(ckpts["bb"]),
             "--shot-encoder", str(ckpts["shot"]), "--scene-encoder", str(ckpts["scene"]),
-            "--scene-window", str(WINDOW), "--detector", "scenedetect", "--device", "cpu",
+            "--shots-per-scene", str(WINDOW), "--detector", "scenedetect", "--device", "cpu",
             "--quiet", "--engine", "ray", "--address", ray_address]  # fmt: skip
     # another driver process joins the module's Ray with --address
     proc = subprocess.run(

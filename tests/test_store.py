@@ -31,7 +31,9 @@ from movierep.models.vit import CLIP_MEAN, CLIP_STD, ViT, ViTConfig
 from movierep.store import embed
 from movierep.store.embed import embed_at, embed_catalog, embed_video
 from movierep.store.layout import (
+    FORMAT,
     LEVELS,
+    VERSION,
     iter_movies,
     level_files,
     movie_file,
@@ -77,7 +79,7 @@ def ckpts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 def embed_args(ckpts: dict[str, Path]) -> list[str]:
     return ["--backbone", str(ckpts["bb"]), "--shot-encoder", str(ckpts["shot"]),
-            "--scene-encoder", str(ckpts["scene"]), "--scene-window", str(WINDOW),
+            "--scene-encoder", str(ckpts["scene"]), "--shots-per-scene", str(WINDOW),
             "--detector", "scenedetect", "--device", "cpu", "--quiet"]  # fmt: skip
 
 
@@ -86,7 +88,7 @@ def embed_kwargs(ckpts: dict[str, Path]) -> dict[str, object]:
         "event_checkpoint": ckpts["bb"],
         "shot_encoder": ckpts["shot"],
         "scene_encoder": ckpts["scene"],
-        "scene_window": WINDOW,
+        "shots_per_scene": WINDOW,
         "detector": "scenedetect",
         "device": "cpu",
         "show_progress": False,
@@ -183,8 +185,8 @@ def test_embed_video_and_the_contextualizer(
 ) -> None:
     video = tiny_corpus / "movies" / "m0003.mp4"
     scenes = embed_video(
-        video, level="scene", encoder=ckpts["scene"], scene_window=WINDOW, detector="scenedetect",
-        device="cpu",
+        video, level="scene", encoder=ckpts["scene"], shots_per_scene=WINDOW,
+        detector="scenedetect", device="cpu",
     )  # fmt: skip
     stored = read_level(store, "scene", movie_ids=["m0003"])
     assert scenes.drop_columns(["keyframe"]).equals(stored.drop_columns(["keyframe"]))
@@ -456,3 +458,17 @@ def test_a_shots_folder_is_reused_instead_of_detecting_again(
     with pytest.raises(UserError, match="not of 'transnetv2'"):
         embed_catalog([tiny_corpus], tmp_path / "other", ["shot"], shots=tmp_path / "shots",
                       **{**kwargs, "detector": "transnetv2"})  # type: ignore[arg-type]  # fmt: skip
+
+
+def test_a_store_json_from_before_the_rename_reads_its_scene_length(tmp_path: Path) -> None:
+    info = {
+        "format": FORMAT,
+        "version": VERSION,
+        "detector": "scenedetect",
+        "levels": {
+            "scene": {"encoder": "vit", "checkpoint": "runs/scenes/last",
+                      "checkpoint_id": "0" * 16, "dim": 8, "scene_window": 4},
+        },
+    }  # fmt: skip
+    (tmp_path / "store.json").write_text(json.dumps(info))
+    assert read_info(tmp_path).levels["scene"].shots_per_scene == 4

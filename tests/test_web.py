@@ -59,7 +59,7 @@ def store(tiny_corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     save_checkpoint(root / "scene_ckpt", vit, "vit", vit.model_kwargs)
     report = embed_catalog(
         [tiny_corpus], root / "store", ["scene"], scene_encoder=root / "scene_ckpt",
-        scene_window=WINDOW, detector="scenedetect", device="cpu", show_progress=False,
+        shots_per_scene=WINDOW, detector="scenedetect", device="cpu", show_progress=False,
     )  # fmt: skip
     assert (len(report.done), report.failed) == (4, [])
     return root / "store"

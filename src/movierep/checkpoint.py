@@ -227,7 +227,7 @@ def resolve_input(
     Args:
         path: the checkpoint folder (for the message; ``None`` when there is none).
         name: the input's field name in :class:`InferenceInputs`.
-        flag: how the user gives it (``--scene-window``, ``scene_window=``).
+        flag: how the user gives it (``--shots-per-scene``, ``shots_per_scene=``).
         given: the user's value, ``None`` when not given.
         stated: the checkpoint's value, ``None`` when it states none.
         default: used when neither is given.

@@ -73,8 +73,8 @@ def test_movies2scenes_end_to_end(tiny_corpus: Path, shots: Path, tmp_path: Path
          "--out", scenes, *FAST, "--steps", "2", "--set", "train.batch_size=2",
          "--set", "moco.queue_size=8"])  # fmt: skip
     emb = tmp_path / "scene_features.parquet"
-    run(["extract", "scenes", "--encoder", scenes / "last", "--shots", shots, "--window", "4",
-         "--out", emb])  # fmt: skip
+    run(["extract", "scenes", "--encoder", scenes / "last", "--shots", shots,
+         "--shots-per-scene", "4", "--out", emb])  # fmt: skip
     out = read_table(emb)
     per_movie = (
         read_table(shots / "shots.parquet")
@@ -86,14 +86,14 @@ def test_movies2scenes_end_to_end(tiny_corpus: Path, shots: Path, tmp_path: Path
     assert np.isfinite(to_numpy_embeddings(out.column("feature"))).all()
 
     # rerun: everything finished is skipped, nothing is duplicated
-    run(["extract", "scenes", "--encoder", scenes / "last", "--shots", shots, "--window", "4",
-         "--out", emb])  # fmt: skip
+    run(["extract", "scenes", "--encoder", scenes / "last", "--shots", shots,
+         "--shots-per-scene", "4", "--out", emb])  # fmt: skip
     assert read_table(emb).num_rows == expected
 
     # two encoders: embeddings concatenated (Table 3's genre+synopsis row)
     both = tmp_path / "both.parquet"
     run(["extract", "scenes", "--encoder", scenes / "last", vit / "last", "--shots", shots,
-         "--window", "4", "--out", both])  # fmt: skip
+         "--shots-per-scene", "4", "--out", both])  # fmt: skip
     assert to_numpy_embeddings(read_table(both).column("feature")).shape == (expected, 512)
 
 

@@ -30,7 +30,7 @@ from movierep.features.instances import extract_instance_features
 from movierep.features.scene_features import (
     concatenate_features,
     extract_scene_features,
-    scene_window_of,
+    shots_per_scene_of,
 )
 from movierep.features.shot_features import extract_shot_features
 from movierep.jobs import JobReport, parse_shard
@@ -125,7 +125,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         description=(
             "Run the scene encoder (movierep train scenes) over shot ranges: a ranges table "
             "(movie_id with start_shot/end_shot or start_time/end_time) or consecutive "
-            "windows of --window shots, and write scene_features (movie_id, start_shot, "
+            "windows of --shots-per-scene shots, and write scene_features (movie_id, start_shot, "
             "end_shot, start_time, end_time, feature). Several --encoder: their embeddings "
             "are concatenated (e.g. genre + synopsis)."
         ),
@@ -141,9 +141,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     scenes.add_argument("--encoder", type=Path, nargs="+", required=True, help="scene encoder(s)")
     scenes.add_argument("--ranges", type=Path, default=None, help="shot or time ranges table")
     scenes.add_argument(
-        "--window",
+        "--shots-per-scene",
         type=int,
         default=None,
+        metavar="N",
         help="shots per scene: the default windows' length, and the most shots a ranges "
         "row is embedded with (longer rows are subsampled evenly); default: the encoder's "
         "own (its checkpoint's shots_per_scene; 9 for a CLIP file)",
@@ -282,14 +283,14 @@ def run_scenes(args: argparse.Namespace) -> int:
             ]
         status = 0
         for encoder, out in zip(args.encoder, outs, strict=True):
-            window = scene_window_of(encoder, args.window)
+            shots_per_scene = shots_per_scene_of(encoder, args.shots_per_scene)
             report = extract_scene_features(
                 encoder,
                 args.shots,
                 out,
                 ranges=ranges,
-                window=window,
-                max_shots=window,
+                shots_per_scene=shots_per_scene,
+                max_shots=shots_per_scene,
                 batch_size=args.batch_size,
                 device=args.device,
                 shard=parse_shard(args.shard) if args.shard else None,

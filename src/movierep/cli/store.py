@@ -73,7 +73,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--scene-encoder", type=Path, metavar="PATH", help="scene level: E_scene checkpoint"
     )
     embed.add_argument(
-        "--scene-window", type=int, default=None, metavar="N",
+        "--shots-per-scene", type=int, default=None, metavar="N",
         help="shots per scene; default: the scene encoder's own (its checkpoint's "
         "shots_per_scene; 9 for a CLIP file); a contradicting value is refused",
     )  # fmt: skip
@@ -169,7 +169,7 @@ def run_embed(args: argparse.Namespace) -> int:
         "contextualizer": args.contextualizer,
         "shot_encoder": args.shot_encoder,
         "scene_encoder": args.scene_encoder,
-        "scene_window": args.scene_window,
+        "shots_per_scene": args.shots_per_scene,
         "detector": args.detector,
         "device": args.device,
         "shard": args.shard,

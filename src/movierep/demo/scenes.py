@@ -42,7 +42,7 @@ from movierep.features.clip_frames import Mode, extract_clip_features
 from movierep.features.scene_features import (
     concatenate_features,
     extract_scene_features,
-    scene_window_of,
+    shots_per_scene_of,
 )
 from movierep.features.shot_features import extract_shot_features
 from movierep.recipes import image_encoder, moviesim, scenes
@@ -188,11 +188,11 @@ def embed_for_tasks(p: Paths, name: str, seed: int = 0) -> None:
         return
     check(extract_scene_features(enc, p.shots, movie_out), "scene-features")  # its own window
     check(extract_shot_features(enc, mn, mn_out), "scene-features")  # each shot alone (§4.3.2)
-    n = scene_window_of(enc)  # place tagging: each tagged segment as one n-shot scene
+    n = shots_per_scene_of(enc)  # place tagging: each tagged segment as one n-shot scene
     segments = place_segments(p.corpus / "movienet")
     places = feature_path(p, name, "movienet_places", seed)
     check(
-        extract_scene_features(enc, mn, places, ranges=segments, window=n, max_shots=n),
+        extract_scene_features(enc, mn, places, ranges=segments, shots_per_scene=n, max_shots=n),
         "scene-features",
     )
 

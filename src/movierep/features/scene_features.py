@@ -5,7 +5,7 @@ shots × 1 keyframe, or a single shot ("our scene encoder can conveniently take 
 shot as input", §4.3.2); ``scene_features`` holds one embedding per shot range
 (``movie_id, start_shot, end_shot, start_time, end_time, feature``). The ranges are a
 table's rows (shots or times) or consecutive windows of the encoder's own shots per scene
-(:func:`scene_window_of`: the ``shots_per_scene`` its checkpoint states).
+(:func:`shots_per_scene_of`: the ``shots_per_scene`` its checkpoint states).
 """
 
 from __future__ import annotations
@@ -33,22 +33,22 @@ from movierep.models.vit import ViT
 MAX_SCENE_SHOTS = 32
 
 #: Shots per scene of an encoder that states none (a CLIP file, an image ViT): the paper's.
-PAPER_SCENE_WINDOW = 9
+PAPER_SHOTS_PER_SCENE = 9
 
 
-def scene_window_of(encoder: str | Path | ViT, given: int | None = None) -> int:
+def shots_per_scene_of(encoder: str | Path | ViT, given: int | None = None) -> int:
     """Shots per scene for ``encoder``: its checkpoint's ``shots_per_scene``, else ``given``.
 
     Every path that embeds scenes (``extract scenes``, ``embed``, ``embed_video``, the
-    store's queries) takes its window from here, so a 4-shot encoder embeds 4-shot windows.
+    store's queries) takes its scene length from here, so a 4-shot encoder embeds 4-shot
+    scenes.
 
     Args:
         encoder: a scene encoder checkpoint folder; a CLIP file or a loaded ViT states none.
-        given: the user's ``--window`` / ``--scene-window`` / ``scene_window=`` (``None``:
-            not given).
+        given: the user's ``--shots-per-scene`` / ``shots_per_scene=`` (``None``: not given).
 
     Returns:
-        The window; :data:`PAPER_SCENE_WINDOW` when neither states one.
+        Shots per scene; :data:`PAPER_SHOTS_PER_SCENE` when neither states one.
 
     Raises:
         UserError: ``given`` contradicts the checkpoint, or is below 1.
@@ -56,14 +56,14 @@ def scene_window_of(encoder: str | Path | ViT, given: int | None = None) -> int:
     folder = not isinstance(encoder, ViT) and Path(encoder).is_dir()
     stated = read_inputs(encoder).shots_per_scene if folder else None  # type: ignore[arg-type]
     where = None if isinstance(encoder, ViT) else encoder
-    window = int(
+    shots = int(
         resolve_input(
-            where, "shots_per_scene", "the scene window", given, stated, PAPER_SCENE_WINDOW
+            where, "shots_per_scene", "--shots-per-scene", given, stated, PAPER_SHOTS_PER_SCENE
         )
     )
-    if window < 1:
-        raise UserError(f"the scene window must be at least 1 shot, got {window}")
-    return window
+    if shots < 1:
+        raise UserError(f"shots per scene must be at least 1, got {shots}")
+    return shots
 
 
 def spread(start: int, end: int, limit: int = MAX_SCENE_SHOTS) -> list[int]:
@@ -93,7 +93,7 @@ def extract_scene_features(
     out: str | Path,
     *,
     ranges: pa.Table | None = None,
-    window: int | None = None,
+    shots_per_scene: int | None = None,
     max_shots: int = MAX_SCENE_SHOTS,
     batch_size: int = 16,
     device: str = "auto",
@@ -108,9 +108,9 @@ def extract_scene_features(
         out: the features table.
         ranges: ``movie_id, start_shot, end_shot`` (exclusive) rows, or ``movie_id,
             start_time, end_time`` (the shots whose middle lies inside, at least the one
-            under the range's middle); default: consecutive windows of ``window`` shots.
-        window: shots per default window; ``None``: the encoder's own
-            (:func:`scene_window_of`), and a window that contradicts it is refused.
+            under the range's middle); default: consecutive windows of ``shots_per_scene`` shots.
+        shots_per_scene: shots per default window; ``None``: the encoder's own
+            (:func:`shots_per_scene_of`), and a value that contradicts it is refused.
         max_shots: most shots one scene embedding sees: a longer range is subsampled evenly
             (:func:`spread`). A scene encoder's own shots per scene gives it the input it
             was trained on (Movies2Scenes tags MovieNet places from 9-shot scenes).
@@ -123,14 +123,14 @@ def extract_scene_features(
         This worker's report.
     """
     shots_dir, out = Path(shots_dir), Path(out)
-    window = scene_window_of(encoder, window)
+    shots_per_scene = shots_per_scene_of(encoder, shots_per_scene)
     where = dist.device(device)
     model = encoder if isinstance(encoder, ViT) else load_image_encoder(encoder, where)
     model = model.to(where).eval()
     times = shot_times(shots_dir)
     wanted = None if ranges is None else sorted(set(ranges.column("movie_id").to_pylist()))
     images = ShotImages(shots_dir, movie_ids=wanted)
-    per_movie = shot_ranges(ranges, images.num_shots, times, window)
+    per_movie = shot_ranges(ranges, images.num_shots, times, shots_per_scene)
     schema = scene_features_schema(model.embed_dim)
 
     def work(job: Job) -> pa.Table:
@@ -162,19 +162,23 @@ def shot_ranges(
     ranges: pa.Table | None,
     num_shots: dict[str, int],
     times: dict[tuple[str, int], tuple[float, float]],
-    window: int,
+    shots_per_scene: int,
 ) -> dict[str, list[tuple[int, int]]]:
-    """Shot ranges ``[start, end)`` per movie from a ranges table (shots or times), or windows.
+    """Shot ranges ``[start, end)`` per movie: a ranges table's, or consecutive scenes.
+
+    Without a ranges table (shots or times) the scenes are consecutive windows of
+    ``shots_per_scene`` shots.
 
     Raises:
         UserError: a range names a movie without shots, or has neither shot nor time columns.
     """
     out: dict[str, list[tuple[int, int]]] = {}
     if ranges is None:
-        if window < 1:
-            raise UserError(f"--window must be positive, got {window}")
+        if shots_per_scene < 1:
+            raise UserError(f"shots per scene must be positive, got {shots_per_scene}")
         for movie, n in num_shots.items():
-            out[movie] = [(a, min(a + window, n)) for a in range(0, n, window)]
+            step = shots_per_scene
+            out[movie] = [(a, min(a + step, n)) for a in range(0, n, step)]
         return out
     names = set(ranges.column_names)
     middles: dict[str, np.ndarray] = {}

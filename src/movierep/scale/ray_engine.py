@@ -183,7 +183,7 @@ def embed_catalog_ray(
     contextualizer: str | Path | None = None,
     shot_encoder: str | Path | None = None,
     scene_encoder: str | Path | None = None,
-    scene_window: int | None = None,
+    shots_per_scene: int | None = None,
     detector: str = "transnetv2",
     device: str = "auto",
     shard: tuple[int, int] | None = None,
@@ -203,7 +203,7 @@ def embed_catalog_ray(
         contextualizer: TxE checkpoint for contextual event embeddings.
         shot_encoder: E_fixed for shots.
         scene_encoder: E_scene for scenes.
-        scene_window: shots per scene (``None``: the scene encoder's own).
+        shots_per_scene: shots per scene (``None``: the scene encoder's own).
         detector: shot detector (run on the CPU, in the ingestion tasks).
         device: ``auto`` (encoder actors take a GPU each when the cluster has GPUs),
             ``cpu`` or ``cuda``.
@@ -232,7 +232,7 @@ def embed_catalog_ray(
         "contextualizer": contextualizer,
         "shot_encoder": shot_encoder,
         "scene_encoder": scene_encoder,
-        "scene_window": scene_window,
+        "shots_per_scene": shots_per_scene,
     }
     # loaded here only to check them and record them; the actors load their own copies
     record_run(store, detector, load_encoders(levels, device="cpu", **checkpoints), jobs)

@@ -8,7 +8,7 @@ Per movie, one job:
    (:func:`movierep.video.ingest.events_work`);
 2. **encode** each requested level (:mod:`movierep.store.encoders`: the backbone, and
    optionally the TxE, over events; E_fixed over shots; E_scene over windows of
-   ``scene_window`` shots; the very functions ``movierep extract`` uses);
+   ``shots_per_scene`` shots; the very functions ``movierep extract`` uses);
 3. **store**: the shots' middle keyframes move to ``STORE/keyframes/<movie>/`` (one atomic
    folder swap), each level's rows are written to their own file atomically
    (:mod:`movierep.store.layout`), and the work folder is removed.
@@ -277,7 +277,7 @@ def embed_catalog(
     contextualizer: str | Path | None = None,
     shot_encoder: str | Path | None = None,
     scene_encoder: str | Path | None = None,
-    scene_window: int | None = None,
+    shots_per_scene: int | None = None,
     detector: str = "transnetv2",
     device: str = "auto",
     shard: tuple[int, int] | None = None,
@@ -297,8 +297,8 @@ def embed_catalog(
         contextualizer: TxE checkpoint: store contextual event embeddings instead.
         shot_encoder: E_fixed (ViT checkpoint folder or CLIP file) for shots.
         scene_encoder: E_scene (``movierep train scenes``) for scenes.
-        scene_window: shots per scene; ``None``: the scene encoder's own
-            (:func:`movierep.features.scene_features.scene_window_of`).
+        shots_per_scene: shots per scene; ``None``: the scene encoder's own
+            (:func:`movierep.features.scene_features.shots_per_scene_of`).
         detector: shot detector (``transnetv2``, ``scenedetect``, ``scenedetect-adaptive``).
         device: ``auto``, ``cpu``, ``cuda``, ``cuda:N``.
         shard: ``(i, n)`` to embed movies ``[i::n]`` only; default the torchrun rank.
@@ -328,7 +328,7 @@ def embed_catalog(
         contextualizer=contextualizer,
         shot_encoder=shot_encoder,
         scene_encoder=scene_encoder,
-        scene_window=scene_window,
+        shots_per_scene=shots_per_scene,
         device=where,
         frame_cache=frame_cache,
     )
@@ -366,7 +366,7 @@ def embed_video(
     encoder: str | Path | None = None,
     *,
     contextualizer: str | Path | None = None,
-    scene_window: int | None = None,
+    shots_per_scene: int | None = None,
     detector: str = "transnetv2",
     device: str = "auto",
 ) -> pa.Table:
@@ -380,11 +380,11 @@ def embed_video(
     Args:
         video: the video file (its stem is the movie id).
         level: ``event`` (``encoder`` is a backbone checkpoint), ``shot`` (E_fixed) or
-            ``scene`` (E_scene; windows of ``scene_window`` shots).
+            ``scene`` (E_scene; windows of ``shots_per_scene`` shots).
         encoder: the level's checkpoint folder (or CLIP file for shots / scenes).
         contextualizer: with ``level="event"``: a TxE checkpoint for contextual embeddings.
-        scene_window: shots per scene; ``None``: the scene encoder's own
-            (:func:`movierep.features.scene_features.scene_window_of`).
+        shots_per_scene: shots per scene; ``None``: the scene encoder's own
+            (:func:`movierep.features.scene_features.shots_per_scene_of`).
         detector: shot detector for shots and scenes.
         device: ``auto``, ``cpu``, ``cuda``...
 
@@ -403,7 +403,7 @@ def embed_video(
         contextualizer=contextualizer if level == "event" else None,
         shot_encoder=encoder if level == "shot" else None,
         scene_encoder=encoder if level == "scene" else None,
-        scene_window=scene_window,
+        shots_per_scene=shots_per_scene,
         device=where,
     )[level]
     job = Job(id=path.stem, path=path)
@@ -452,7 +452,7 @@ def embed_at(
         contextualizer=recorded.contextualizer,
         shot_encoder=recorded.checkpoint if level == "shot" else None,
         scene_encoder=recorded.checkpoint if level == "scene" else None,
-        scene_window=recorded.scene_window or 1,
+        shots_per_scene=recorded.shots_per_scene or 1,
         device=where,
     )[level]
     if not enc.info.same_embeddings(recorded):
@@ -464,6 +464,6 @@ def embed_at(
     with tempfile.TemporaryDirectory(prefix="movierep-embed-") as tmp:
         job = Job(id=path.stem, path=path)
         movie = ingest_movie(job, Path(tmp), detector, detector_runner(detector, where))
-        starts = item_starts(level, movie, enc.info.scene_window or 1)
+        starts = item_starts(level, movie, enc.info.shots_per_scene or 1)
         table = embed_level(level, enc, movie, [item_at(starts, seconds)], device=where)
     return _without_keyframes(table)

@@ -9,7 +9,7 @@ the one ``movierep extract`` would give for the same item:
   (:func:`movierep.features.contextualize.contextualize`: the event's output in a window
   of N events centred on it);
 - ``shot``: E_fixed over each shot's middle keyframe, ``scene``: E_scene over windows of
-  ``scene_window`` consecutive shots, one keyframe per shot
+  ``shots_per_scene`` consecutive shots, one keyframe per shot
   (:func:`movierep.features.image_encoder.embed_scenes` over
   :class:`~movierep.data.shot_images.ShotImages`; Movies2Scenes §3.3, §4.3.2).
 
@@ -42,7 +42,7 @@ from movierep.features.extract import (
     video_event_features,
 )
 from movierep.features.image_encoder import embed_scenes, load_image_encoder
-from movierep.features.scene_features import scene_window_of, shot_ranges, spread
+from movierep.features.scene_features import shot_ranges, shots_per_scene_of, spread
 from movierep.models import load_pretrained
 from movierep.models.txe import TxE
 from movierep.models.vit import ViT
@@ -96,7 +96,7 @@ class ImageEncoder:
 
     Attributes:
         model: the ViT, eval mode.
-        info: what ``store.json`` records (``scene_window`` for scenes).
+        info: what ``store.json`` records (``shots_per_scene`` for scenes).
     """
 
     model: ViT
@@ -145,14 +145,14 @@ def load_event_encoder(
 
 
 def load_level_image_encoder(
-    path: str | Path, device: torch.device, scene_window: int | None = None
+    path: str | Path, device: torch.device, shots_per_scene: int | None = None
 ) -> ImageEncoder:
-    """Load E_fixed (``scene_window=None``) or E_scene: a ViT checkpoint folder or CLIP file."""
+    """Load E_fixed (``shots_per_scene=None``) or E_scene: a ViT checkpoint folder or CLIP file."""
     model = load_image_encoder(path, device)
     arch = "vit" if Path(path).is_dir() else "clip_vit"
     info = LevelInfo(
         arch, str(Path(path).resolve()), checkpoint_id(path), model.embed_dim,
-        scene_window=scene_window,
+        shots_per_scene=shots_per_scene,
     )  # fmt: skip
     return ImageEncoder(model, info)
 
@@ -164,21 +164,21 @@ def load_encoders(
     contextualizer: str | Path | None = None,
     shot_encoder: str | Path | None = None,
     scene_encoder: str | Path | None = None,
-    scene_window: int | None = None,
+    shots_per_scene: int | None = None,
     device: torch.device | str = "cpu",
     frame_cache: str = "decode",
 ) -> dict[str, Encoder]:
     """Load the encoder of every level in ``levels``.
 
-    ``scene_window``: shots per scene; ``None`` takes the scene encoder's own
-    (``shots_per_scene`` of its checkpoint, :func:`scene_window_of`).
+    ``shots_per_scene``: shots per scene; ``None`` takes the scene encoder's own
+    (``shots_per_scene`` of its checkpoint, :func:`shots_per_scene_of`).
 
     ``frame_cache``: where the event level reads its clips (``decode``: from each file, one
     sequential decode; ``auto`` or a folder: the decoded-frame cache, worth it when the
     videos were decoded into it before, e.g. by training or ``extract events``).
 
     Raises:
-        UserError: a requested level has no encoder, or ``scene_window`` < 1.
+        UserError: a requested level has no encoder, or ``shots_per_scene`` < 1.
     """
     device = torch.device(device)
     given = {"event": event_checkpoint, "shot": shot_encoder, "scene": scene_encoder}
@@ -193,8 +193,8 @@ def load_encoders(
     if "shot" in levels and shot_encoder is not None:
         encoders["shot"] = load_level_image_encoder(shot_encoder, device)
     if "scene" in levels and scene_encoder is not None:
-        window = scene_window_of(scene_encoder, scene_window)
-        encoders["scene"] = load_level_image_encoder(scene_encoder, device, window)
+        shots = shots_per_scene_of(scene_encoder, shots_per_scene)
+        encoders["scene"] = load_level_image_encoder(scene_encoder, device, shots)
     return encoders
 
 
@@ -321,11 +321,11 @@ def embed_shots(
     )
 
 
-def scene_spans(movie: Ingested, window: int) -> list[tuple[int, int]]:
-    """The scenes of a movie: consecutive windows ``[a, b)`` of ``window`` shots."""
+def scene_spans(movie: Ingested, shots_per_scene: int) -> list[tuple[int, int]]:
+    """The scenes of a movie: consecutive windows ``[a, b)`` of ``shots_per_scene`` shots."""
     images, times = _shots_of(movie)
     n = images.num_shots[movie.movie_id]
-    return shot_ranges(None, {movie.movie_id: n}, times, window)[movie.movie_id]
+    return shot_ranges(None, {movie.movie_id: n}, times, shots_per_scene)[movie.movie_id]
 
 
 def embed_scene_windows(
@@ -335,7 +335,7 @@ def embed_scene_windows(
     *,
     device: torch.device | str = "cpu",
 ) -> pa.Table:
-    """The scene rows of a movie: E_scene of each window of ``scene_window`` shots.
+    """The scene rows of a movie: E_scene of each window of ``shots_per_scene`` shots.
 
     Each scene is its shots' middle keyframes in order (at most
     :data:`movierep.features.scene_features.MAX_SCENE_SHOTS`), as ``movierep extract scenes``.
@@ -344,7 +344,7 @@ def embed_scene_windows(
         M rows; a scene's keyframe is its middle shot's.
     """
     images, times = _shots_of(movie)
-    spans = scene_spans(movie, encoder.info.scene_window or 1)
+    spans = scene_spans(movie, encoder.info.shots_per_scene or 1)
     chosen = list(range(len(spans))) if indices is None else list(indices)
     picked = [spans[i] for i in chosen]
     feats = embed_scenes(
@@ -365,14 +365,14 @@ def embed_scene_windows(
     )
 
 
-def item_starts(level: str, movie: Ingested, scene_window: int = 9) -> list[float]:
+def item_starts(level: str, movie: Ingested, shots_per_scene: int = 9) -> list[float]:
     """Start time (s) of every item of a level of an ingested movie, in item order."""
     if level == "event":
         return [float(t) for t in movie.events["start_time"].to_pylist()]
     _, times = _shots_of(movie)
     if level == "shot":
         return [times[(movie.movie_id, s)][0] for s in range(len(times))]
-    return [times[(movie.movie_id, a)][0] for a, _ in scene_spans(movie, scene_window)]
+    return [times[(movie.movie_id, a)][0] for a, _ in scene_spans(movie, shots_per_scene)]
 
 
 def _shots_of(movie: Ingested) -> tuple[ShotImages, dict[tuple[str, int], tuple[float, float]]]:

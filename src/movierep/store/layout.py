@@ -66,7 +66,7 @@ class LevelInfo:
             contextualizer follows the backbone).
         dim: D, the embedding size.
         contextualizer: the TxE checkpoint of contextual event embeddings, if any.
-        scene_window: shots per scene (scene level).
+        shots_per_scene: shots per scene (scene level).
     """
 
     encoder: str
@@ -74,15 +74,15 @@ class LevelInfo:
     checkpoint_id: str
     dim: int
     contextualizer: str | None = None
-    scene_window: int | None = None
+    shots_per_scene: int | None = None
 
     def same_embeddings(self, other: LevelInfo) -> bool:
         """True when both describe the same embeddings (checkpoint paths may differ)."""
-        return (self.encoder, self.checkpoint_id, self.dim, self.scene_window) == (
+        return (self.encoder, self.checkpoint_id, self.dim, self.shots_per_scene) == (
             other.encoder,
             other.checkpoint_id,
             other.dim,
-            other.scene_window,
+            other.shots_per_scene,
         )
 
 
@@ -228,10 +228,18 @@ def read_info(store: str | Path) -> StoreInfo:
     if raw.get("version") != VERSION:
         raise UserError(f"{path}: store format version {raw.get('version')}, expected {VERSION}")
     try:
-        levels = {name: LevelInfo(**entry) for name, entry in raw["levels"].items()}
+        levels = {name: _level_info(entry) for name, entry in raw["levels"].items()}
         return StoreInfo(Path(store), str(raw["detector"]), levels)
     except (KeyError, TypeError, AttributeError) as err:
         raise UserError(f"{path}: malformed store file ({err})") from None
+
+
+def _level_info(entry: dict[str, Any]) -> LevelInfo:
+    """A ``store.json`` level entry (``scene_window``, its name before issue 32, read too)."""
+    entry = dict(entry)
+    if "scene_window" in entry:
+        entry["shots_per_scene"] = entry.pop("scene_window")
+    return LevelInfo(**entry)
 
 
 def write_info(store: str | Path, detector: str, levels: dict[str, LevelInfo]) -> StoreInfo:
