@@ -16,9 +16,11 @@ be loaded whole (:func:`movierep.features.shot_features.movie_features` did that
 3. ``select``: ``select_pairs`` (the ``movierep select-pairs`` code path) over 200 similar
    movie pairs (100 movies × 2 random neighbours, as a pairs table lists them) with a
    small random ShotAdjacencyNet (D → 128 hidden, cosine), scenes of 9 shots.
-4. ``large_groups``: the same movies' first 1,000 written the way ``movierep extract
-   shots`` merges its parts (pyarrow's default row groups of up to 1Mi rows: grouped by
-   movie, not aligned): per-movie read time and memory, and :func:`regroup_shot_features`.
+4. ``large_groups``: the same movies' first 1,000 written as one concatenated table
+   (pyarrow's default row groups of up to 1Mi rows: grouped by movie, not aligned; how
+   ``movierep extract shots`` merged its parts before it streamed them through
+   :func:`write_shot_features`): per-movie read time and memory, and
+   :func:`regroup_shot_features`.
 5. ``whole_table``: the old whole-table load, ``movie_features(read_table(...))``, on
    those 1,000 movies; its peak over the bytes of features gives the factor used to
    extrapolate to the full synthetic catalog and to the paper's.

@@ -16,6 +16,7 @@ from movierep.jobs import (
     parts_dir,
     run_and_merge,
     run_jobs,
+    stream_parts,
 )
 
 
@@ -77,6 +78,27 @@ def test_a_partial_result_is_kept_and_listed_with_the_failures(tmp_path):
     assert rerun.skipped == ["m0", "m1", "m2"]  # finished, partial or not
     merge_parts(tmp_path, "shots", [j.id for j in jobs])
     assert pq.read_table(tmp_path / "failures.parquet").num_rows == 1  # still recorded
+
+
+def test_parts_stream_through_a_writer_one_at_a_time(tmp_path):
+    jobs = make_jobs(4)
+    run_jobs(jobs, Work(bad={"m2"}), tmp_path, "feats", show_progress=False)
+    seen: list[list[str]] = []
+
+    def write(path, schema, parts):
+        with pq.ParquetWriter(path, schema) as writer:
+            for part in parts:  # one job's table at a time, in job order
+                seen.append(part.column("movie_id").to_pylist())
+                writer.write_table(part, row_group_size=part.num_rows)
+
+    schema = pa.schema([("movie_id", pa.string()), ("value", pa.int64())])
+    path = stream_parts(tmp_path, "feats", [j.id for j in jobs], write, schema)
+    assert path == tmp_path / "feats.parquet" and seen == [["m0"], ["m1"], ["m3"]]
+    assert pq.ParquetFile(path).metadata.num_row_groups == 3  # the writer's layout, kept
+    failures = pq.read_table(tmp_path / "failures.parquet").to_pylist()
+    assert [(f["path"], f["outcome"]) for f in failures] == [("/videos/m2.mp4", "failed")]
+    with pytest.raises(UserError, match="1 of 5 jobs have no result yet"):
+        stream_parts(tmp_path, "feats", [j.id for j in make_jobs(5)], write, schema)
 
 
 def test_rerun_skips_finished_jobs_and_retries_failed_ones(tmp_path):

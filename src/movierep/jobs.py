@@ -20,7 +20,8 @@ applied to many inputs. :func:`run_jobs` runs it with these guarantees:
   into ``<out>/<stage>.parquet`` and every failure or partial result into
   ``<out>/failures.parquet`` (column ``outcome``: ``failed`` or ``partial``), and
   refuses when a job has neither a part nor a failure (missing) or when one job's key
-  appears twice.
+  appears twice. :func:`stream_parts` does the same through an output's own writer, one
+  part in memory at a time (shot features: whole movies per row group).
 
 Example:
     >>> jobs = [Job(id="m1", path=Path("m1.mp4"))]  # doctest: +SKIP
@@ -33,7 +34,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -337,6 +338,60 @@ def merge_parts(
         UserError: A job has neither a part nor a failure record, or its rows carry a
             different id.
     """
+    failures: dict[str, list[str]] = {name: [] for name in FAILURES.names}
+    tables = list(_checked_parts(out_dir, stage, expected_ids, id_column, failures))
+    if tables:
+        merged = pa.concat_tables(tables, promote_options="default")
+    else:
+        merged = (schema or pa.schema([])).empty_table()
+    out = Path(out_dir)
+    write_table(out / f"{stage}.parquet", merged)
+    _write_failures(out, failures_file, failures)
+    return merged
+
+
+#: Writes a stage's output from its parts: ``write(path, schema, parts)``, the parts one
+#: table per finished job in job order, read one at a time as the writer asks for them.
+PartsWriter = Callable[[Path, pa.Schema, Iterator[pa.Table]], object]
+
+
+def stream_parts(
+    out_dir: str | Path,
+    stage: str,
+    expected_ids: Sequence[str],
+    write: PartsWriter,
+    schema: pa.Schema,
+    *,
+    id_column: str | None = "movie_id",
+    failures_file: str | None = "failures.parquet",
+) -> Path:
+    """:func:`merge_parts` through ``write``, never holding more than the writer keeps.
+
+    For outputs too large to concatenate in memory, or with a layout of their own (shot
+    features: whole movies per row group). The same checks and failures table as
+    :func:`merge_parts`.
+
+    Returns:
+        ``<out>/<stage>.parquet``.
+    """
+    failures: dict[str, list[str]] = {name: [] for name in FAILURES.names}
+    path = Path(out_dir) / f"{stage}.parquet"
+    write(path, schema, _checked_parts(out_dir, stage, expected_ids, id_column, failures))
+    _write_failures(Path(out_dir), failures_file, failures)
+    return path
+
+
+def _checked_parts(
+    out_dir: str | Path,
+    stage: str,
+    expected_ids: Sequence[str],
+    id_column: str | None,
+    failures: dict[str, list[str]],
+) -> Iterator[pa.Table]:
+    """The part of every finished job in job order, checked; failures go into ``failures``.
+
+    Refuses (before yielding anything) when a job has neither a part nor a failure record.
+    """
     _check_unique(list(expected_ids), stage)
     folder = parts_dir(out_dir, stage)
     missing = pending_ids(out_dir, stage, expected_ids)
@@ -346,8 +401,6 @@ def merge_parts(
             f"{folder}: {len(missing)} of {len(expected_ids)} jobs have no result yet "
             f"({shown}); run the remaining shards first"
         )
-    tables: list[pa.Table] = []
-    failures: dict[str, list[str]] = {name: [] for name in FAILURES.names}
     for job_id in expected_ids:
         key = part_key(job_id)
         part = folder / f"{key}.parquet"
@@ -357,22 +410,18 @@ def merge_parts(
                 ids = set(table.column(id_column).to_pylist())
                 if ids - {job_id}:
                     raise UserError(f"{part}: rows of {sorted(ids - {job_id})} in job {job_id!r}")
-            tables.append(table)
             partial = folder / f"{key}.partial.json"
             if partial.exists():
                 _add_failure(failures, json.loads(partial.read_text()), "partial")
+            yield table
         else:
             record = json.loads((folder / f"{key}.failed.json").read_text())
             _add_failure(failures, record, "failed")
-    if tables:
-        merged = pa.concat_tables(tables, promote_options="default")
-    else:
-        merged = (schema or pa.schema([])).empty_table()
-    out = Path(out_dir)
-    write_table(out / f"{stage}.parquet", merged)
-    if failures_file is not None:
-        write_table(out / failures_file, pa.Table.from_pydict(failures, schema=FAILURES))
-    return merged
+
+
+def _write_failures(out: Path, name: str | None, failures: dict[str, list[str]]) -> None:
+    if name is not None:
+        write_table(out / name, pa.Table.from_pydict(failures, schema=FAILURES))
 
 
 def _add_failure(columns: dict[str, list[str]], record: dict[str, str], outcome: str) -> None:
@@ -393,6 +442,7 @@ def run_and_merge(
     failures_file: str | None = "failures.parquet",
     show_progress: bool = True,
     run: JobRunner = run_jobs,
+    write: PartsWriter | None = None,
 ) -> tuple[JobReport, pa.Table | None]:
     """:func:`run_jobs`, then (once every worker is done) :func:`merge_parts` on rank 0.
 
@@ -400,6 +450,8 @@ def run_and_merge(
     workers are independent: the worker that finds every job accounted for merges, the
     others return ``None`` (a final run without ``--shard`` merges and finishes leftovers).
     ``run`` runs the jobs (default :func:`run_jobs`; the Ray engine has the same signature).
+    With ``write`` (and ``schema``) the merge is :func:`stream_parts`: the output goes to
+    disk through the writer and no table is returned.
     """
     report = run(jobs, work, out_dir, stage, shard, show_progress=show_progress)
     if shard is None:
@@ -408,6 +460,12 @@ def run_and_merge(
             return report, None
     ids = [job.id for job in jobs]
     if pending_ids(out_dir, stage, ids):
+        return report, None
+    if write is not None:
+        if schema is None:
+            raise ValueError("streaming the parts through a writer needs the output schema")
+        stream_parts(out_dir, stage, ids, write, schema, id_column=id_column,
+                     failures_file=failures_file)  # fmt: skip
         return report, None
     merged = merge_parts(
         out_dir, stage, ids, id_column=id_column, schema=schema, failures_file=failures_file
@@ -423,15 +481,17 @@ def run_into_table(
     *,
     schema: pa.Schema | None = None,
     show_progress: bool = True,
+    write: PartsWriter | None = None,
 ) -> JobReport:
     """:func:`run_and_merge` into one feature table ``out`` (``<dir>/<stem>.parquet``).
 
     Parts go to ``<dir>/parts/<stem>/``, failures to ``<dir>/<stem>.failures.parquet``:
-    the layout every ``movierep extract`` output shares.
+    the layout every ``movierep extract`` output shares. ``write``: the table's own writer
+    (:func:`stream_parts`), else the parts are concatenated.
     """
     out = Path(out)
     report, _ = run_and_merge(
         jobs, work, out.parent, out.stem, shard, schema=schema,
-        failures_file=f"{out.stem}.failures.parquet", show_progress=show_progress,
+        failures_file=f"{out.stem}.failures.parquet", show_progress=show_progress, write=write,
     )  # fmt: skip
     return report

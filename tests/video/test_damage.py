@@ -154,12 +154,15 @@ def test_strict_reader_fails_at_the_damage_as_before(damaged):
 
 
 def test_shots_command_keeps_the_damaged_video_and_records_the_loss(
-    damaged, quick_detector, tmp_path, capsys
+    damaged, quick_detector, tmp_path, capsys, caplog
 ):
     out = tmp_path / "shots"
     args = ["ingest", "shots", str(damaged.path), "--out", str(out), "--detector", "scenedetect"]
     args += ["--quiet"]
-    assert main(args) == 0  # kept: it lost far less than --max-lost-fraction (0.5)
+    with caplog.at_level(logging.WARNING):
+        assert main(args) == 0  # kept: it lost far less than --max-lost-fraction (0.5)
+    # warned once, by the detection pass (the keyframes pass decodes it again, quietly)
+    assert len([r for r in caplog.records if "lost" in r.getMessage()]) == 1
     err = capsys.readouterr().err
     assert "1 done (1 partial)" in err and "partial damaged: DamagedVideoError" in err
     shots = pq.read_table(out / "shots.parquet").to_pydict()

@@ -48,7 +48,7 @@ from movierep.errors import UserError
 from movierep.features.image_encoder import load_image_encoder
 from movierep.jobs import Job, JobReport, run_into_table
 from movierep.models.vit import CLIP_MEAN, CLIP_STD, ViT
-from movierep.video.decode import open_video, probe
+from movierep.video.decode import open_video, size_at_height
 
 Mode = Literal["scene", "frames"]
 MODES: tuple[Mode, ...] = ("scene", "frames")
@@ -119,17 +119,6 @@ def embed_clip_frames(model: ViT, x: Tensor, mode: Mode) -> Tensor:
     raise UserError(f"unknown mode {mode!r} (one of {', '.join(MODES)})")
 
 
-def decode_size(path: Path, height: int | None) -> tuple[int, int] | None:
-    """``(W, H)`` to decode a video at ``height`` keeping its aspect (even width), or ``None``.
-
-    ``None`` (the video's own size) when ``height`` is ``None`` or the video is not taller.
-    """
-    info = probe(path)
-    if height is None or info.height <= height:
-        return None
-    return max(2, round(info.width * height / info.height / 2) * 2), height
-
-
 def embed_movie_clips(
     model: ViT,
     video: Path,
@@ -164,7 +153,7 @@ def embed_movie_clips(
     times = [frame_times(a, b, num_frames) for a, b in zip(starts, ends, strict=True)]
     order = np.argsort(np.asarray(starts, dtype=np.float64), kind="stable")
     out = np.zeros((len(times), model.embed_dim), dtype=np.float32)
-    with open_video(video, size=decode_size(video, height)) as reader:
+    with open_video(video, size=size_at_height(video, height)) as reader:
         for j in range(0, len(order), batch_size):
             chunk = order[j : j + batch_size]
             frames = reader.read_frames_at(np.concatenate([times[i] for i in chunk]).tolist())

@@ -24,7 +24,7 @@ import torch
 from movierep import tables
 from movierep.data.shot_images import ShotImages, to_model_input
 from movierep.errors import UserError
-from movierep.jobs import Job, JobReport, run_into_table
+from movierep.jobs import Job, JobReport, PartsWriter, run_into_table
 from movierep.models import load_pretrained
 from movierep.models.vit import CLIP_MEAN, CLIP_STD, ViT, load_clip_visual
 
@@ -120,9 +120,15 @@ def run_per_movie(
     schema: pa.Schema,
     shard: tuple[int, int] | None,
     show_progress: bool,
+    write: PartsWriter | None = None,
 ) -> JobReport:
-    """One job per movie into ``out`` (parts, resume, shards, failures: :mod:`movierep.jobs`)."""
+    """One job per movie into ``out`` (parts, resume, shards, failures: :mod:`movierep.jobs`).
+
+    ``write``: the output's own writer of the movies' parts (default: concatenated).
+    """
     if out.suffix != ".parquet":
         raise UserError(f"{out}: the features file must end in .parquet")
     jobs = [Job(id=m, path=images.root / "keyframes" / m) for m in movie_ids]
-    return run_into_table(jobs, work, out, shard, schema=schema, show_progress=show_progress)
+    return run_into_table(
+        jobs, work, out, shard, schema=schema, show_progress=show_progress, write=write
+    )

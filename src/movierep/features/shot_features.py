@@ -27,7 +27,7 @@ from movierep.features.image_encoder import (
     run_per_movie,
     shot_times,
 )
-from movierep.features.shot_store import movie_sized_groups, regroup_shot_features
+from movierep.features.shot_store import write_shot_features
 from movierep.jobs import Job, JobReport
 from movierep.models.vit import ViT
 
@@ -70,8 +70,9 @@ def extract_shot_features(
 
     Returns:
         This worker's report; ``out`` is written once every movie is accounted for, with
-        whole movies per row group (:func:`.shot_store.regroup_shot_features`), so that
-        :class:`.shot_store.ShotFeatureStore` reads a movie fast.
+        whole movies per row group (:func:`.shot_store.write_shot_features`, one movie's
+        part in memory at a time), so that :class:`.shot_store.ShotFeatureStore` reads a
+        movie fast.
     """
     shots_dir, out = Path(shots_dir), Path(out)
     where = dist.device(device)
@@ -97,10 +98,11 @@ def extract_shot_features(
             schema=schema,
         )
 
-    report = run_per_movie(images, images.movie_ids, work, out, schema, shard, show_progress)
-    if out.is_file() and dist.is_main() and not movie_sized_groups(out):
-        regroup_shot_features(out, out)  # whole movies per row group: fast per-movie reads
-    return report
+    # whole movies per row group, streamed from the parts: fast per-movie reads
+    return run_per_movie(
+        images, images.movie_ids, work, out, schema, shard, show_progress,
+        write=write_shot_features,
+    )  # fmt: skip
 
 
 def movie_features(shot_features: pa.Table) -> dict[str, Tensor]:

@@ -30,9 +30,10 @@ the row groups' size. **Time** is another matter: a movie inside a large row gro
 found by decoding the group up to the movie's last row. Files written by
 :func:`write_shot_features` keep whole movies in row groups of at most
 :data:`ROWS_PER_GROUP` rows (a longer movie gets its own group), so a read decodes about
-one movie. ``movierep extract shots`` merges its per-movie parts into row groups of up to
-1Mi rows (pyarrow's default): grouped by movie, not aligned to movies; rewrite such a file
-once with :func:`regroup_shot_features` (one streaming pass) for fast random access.
+one movie; ``movierep extract shots`` writes its output that way, streaming its per-movie
+parts into it. A file written otherwise (one concatenated table: row groups of up to 1Mi
+rows, pyarrow's default) can be rewritten once with :func:`regroup_shot_features` (one
+streaming pass) for fast random access.
 
 Measured by ``benchmarks/shot_store_memory.py`` (``benchmarks/results/shot_store_memory.json``,
 2 shared CPU cores) on a synthetic catalog of 10,000 movies × 1,500 shots (15M rows), D =
@@ -43,7 +44,7 @@ than the disk had free). Peak RSS of a fresh process, after ~279 MiB of imports:
   (+118 MiB), 5.2 ms per movie pair (0.73 MiB per movie);
 - ``select_pairs`` over 200 movie pairs, scenes of 9 shots, a random ShotAdjacencyNet:
   516 MiB peak (+237 MiB), 0.93 s per movie pair (the greedy pop, not the reads);
-- a file laid out like ``extract``'s (1,000 movies in row groups of 1Mi and 451K rows):
+- a file of concatenated movies (1,000 movies in row groups of 1Mi and 451K rows):
   0.39 s per movie read (+138 MiB peak) against 3.3 ms after :func:`regroup_shot_features`
   (6 s for 1.5M rows);
 - the old whole-table load, ``movie_features(read_table(...))``, on those 1,000 movies:
@@ -379,7 +380,7 @@ def movie_sized_groups(path: str | Path, rows_per_group: int = ROWS_PER_GROUP) -
     """Whether no row group of a file passes ``rows_per_group`` rows (footer only).
 
     True for a file :func:`write_shot_features` wrote (or a small one): regrouping it again
-    would rewrite the same layout, so a resumed ``extract shots`` skips it.
+    would rewrite the same layout.
     """
     meta = pq.ParquetFile(path).metadata
     return all(meta.row_group(i).num_rows <= rows_per_group for i in range(meta.num_row_groups))
@@ -390,8 +391,8 @@ def regroup_shot_features(
 ) -> Path:
     """Rewrite a ``shot_features`` file for fast per-movie reads (:func:`write_shot_features`).
 
-    A file grouped by movie (``movierep extract shots`` output) is streamed once in file
-    order; any other is read movie by movie through a :class:`ShotFeatureStore` (slow when
+    A file grouped by movie (one concatenated table of per-movie parts) is streamed once
+    in file order; any other is read movie by movie through a :class:`ShotFeatureStore` (slow when
     its row groups are large). Memory: one movie and one batch either way.
     """
     store = ShotFeatureStore(src, cache_size=0)

@@ -126,9 +126,9 @@ def write_ingested(
     tables.write_table(folder / "events.parquet", events_work()(job))
     if detector is None:
         return
-    if known_shots is not None and known_shots.num_rows:
-        shots = known_shots
-    else:
+    shots = known_shots if known_shots is not None and known_shots.num_rows else None
+    reused = shots is not None
+    if shots is None:
         shots = detect_shots(
             job.path,
             check_detector(detector),
@@ -138,7 +138,7 @@ def write_ingested(
         )
     damage = decode_damage(shots)
     shots = shots.replace_schema_metadata(None)
-    save_keyframes(job, shots, folder)
+    save_keyframes(job, shots, folder, warn_damage=reused)  # detect_shots warned already
     tables.write_table(folder / "shots.parquet", shots)
     merge_parts(folder, "keyframes", [job.id], schema=KEYFRAMES, failures_file=None)
     if damage is not None:

@@ -158,12 +158,27 @@ def probe(path: str | Path) -> VideoInfo:
         return video.info
 
 
+def size_at_height(path: str | Path, height: int | None) -> tuple[int, int] | None:
+    """``(W, H)`` that decodes ``path`` at ``height`` keeping its aspect (even width).
+
+    ``None`` (the video's own size) when ``height`` is ``None`` or the video is not taller:
+    frames are scaled down, never up.
+    """
+    if height is None:
+        return None
+    info = probe(path)
+    if info.height <= height:
+        return None
+    return max(2, round(info.width * height / info.height / 2) * 2), height
+
+
 def open_video(
     path: str | Path,
     *,
     size: tuple[int, int] | None = None,
     threads: int = 0,
     skip_damaged: bool = True,
+    warn_damage: bool = True,
 ) -> VideoReader:
     """Open a video for reading (use as a context manager).
 
@@ -175,11 +190,15 @@ def open_video(
         skip_damaged: Drop packets the decoder rejects and decode on, recording the lost
             spans in :attr:`VideoReader.damage`; ``False`` treats the first one as the end
             of the data (``on_error`` then decides).
+        warn_damage: Log each lost span as a warning; ``False`` only records it (a second
+            pass over a video whose damage was already reported).
 
     Returns:
         An open :class:`VideoReader`.
     """
-    return VideoReader(path, size=size, threads=threads, skip_damaged=skip_damaged)
+    return VideoReader(
+        path, size=size, threads=threads, skip_damaged=skip_damaged, warn_damage=warn_damage
+    )
 
 
 class VideoReader:
@@ -192,6 +211,7 @@ class VideoReader:
         damage: The spans lost to undecodable packets in everything read so far
             (:class:`~movierep.video.damage.DecodeDamage`; empty for a clean video).
         skip_damaged: Whether undecodable packets are skipped (see :func:`open_video`).
+        warn_damage: Whether each lost span is logged (see :func:`open_video`).
     """
 
     def __init__(
@@ -201,10 +221,12 @@ class VideoReader:
         size: tuple[int, int] | None = None,
         threads: int = 0,
         skip_damaged: bool = True,
+        warn_damage: bool = True,
     ) -> None:
         self.path = Path(path)
         self.size = size
         self.skip_damaged = skip_damaged
+        self.warn_damage = warn_damage
         self.error: DecodeError | None = None
         # One reformatter per reader keeps FFmpeg's scaler context between frames (creating
         # it per frame, as ``VideoFrame.to_ndarray(width=...)`` does, costs ~10x the decode).
@@ -386,8 +408,8 @@ class VideoReader:
         return float((pts - self._start_pts) * self._time_base)
 
     def _lost(self, span: LostSpan) -> None:
-        """Record a lost span in :attr:`damage`; warn when it is new."""
-        if self.damage.add(span):
+        """Record a lost span in :attr:`damage`; warn when it is new (and ``warn_damage``)."""
+        if self.damage.add(span) and self.warn_damage:
             log.warning(
                 "%s: lost %.2f s at %.2f-%.2f s, %d packets undecodable or skipped to the "
                 "next keyframe (%s)",

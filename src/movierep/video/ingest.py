@@ -164,7 +164,8 @@ def shots_work(
             runner=runner,
         )
         if keyframes:
-            save_keyframes(job, shots, out_dir, height=keyframe_height, threads=threads)
+            save_keyframes(job, shots, out_dir, height=keyframe_height, threads=threads,
+                           warn_damage=False)  # fmt: skip
         problem = damage_error(shots)
         if problem is not None:
             return Partial(shots.replace_schema_metadata(None), problem)
@@ -188,14 +189,23 @@ def damage_error(shots: pa.Table) -> DecodeError | None:
 
 
 def save_keyframes(
-    job: Job, shots: pa.Table, out_dir: Path, *, height: int | None = 240, threads: int = 0
+    job: Job,
+    shots: pa.Table,
+    out_dir: Path,
+    *,
+    height: int | None = 240,
+    threads: int = 0,
+    warn_damage: bool = True,
 ) -> None:
     """Save a video's 3 keyframes per shot and its ``parts/keyframes/`` table.
 
-    The table's paths are relative to ``out_dir``.
+    The table's paths are relative to ``out_dir``. ``warn_damage=False`` when the shots
+    were just detected on the video (:func:`detect_shots` warned of what it lost).
     """
     folder = out_dir / "keyframes" / part_key(job.id)
-    table = write_keyframes(job.path, shots, folder, height=height, threads=threads)
+    table = write_keyframes(
+        job.path, shots, folder, height=height, threads=threads, warn_damage=warn_damage
+    )
     relative = [f"keyframes/{folder.name}/{name}" for name in table.column("path").to_pylist()]
     table = table.set_column(
         table.schema.get_field_index("path"), "path", pa.array(relative, pa.string())

@@ -16,7 +16,7 @@ from PIL import Image
 
 from movierep.files import atomic_path
 from movierep.tables import KEYFRAMES
-from movierep.video.decode import Frame, open_video
+from movierep.video.decode import Frame, open_video, size_at_height
 
 KEYFRAMES_PER_SHOT = 3
 SHOT_IMAGE_K = 1  # the middle keyframe is the shot's image
@@ -62,6 +62,7 @@ def write_keyframes(
     height: int | None = 240,
     quality: int = 90,
     threads: int = 0,
+    warn_damage: bool = True,
 ) -> pa.Table:
     """Decode the keyframes of every shot in one pass and save them as JPEG.
 
@@ -73,6 +74,8 @@ def write_keyframes(
             ``None`` keeps the video's size; videos smaller than ``height`` keep their size.
         quality: JPEG quality.
         threads: Decoder threads.
+        warn_damage: Log the spans a damaged video lost (``False`` when the shot detection
+            pass over the same video already did).
 
     Returns:
         The keyframes table (:data:`movierep.tables.KEYFRAMES`), 3 rows per shot; ``path``
@@ -91,14 +94,10 @@ def write_keyframes(
     ):
         for k, index in enumerate(keyframe_indices(start, end)):
             wanted.setdefault(index, []).append((movie_id, shot_index, k))
-    with open_video(video_path, threads=threads) as probe:
-        info = probe.info
-    size = None
-    if height is not None and info.height > height:
-        size = (max(2, round(info.width * height / info.height / 2) * 2), height)
+    size = size_at_height(video_path, height)
     needed = sorted(wanted)  # a frame a damaged video lost gives way to the next decoded one
     done = 0
-    with open_video(video_path, size=size, threads=threads) as reader:
+    with open_video(video_path, size=size, threads=threads, warn_damage=warn_damage) as reader:
         last: Frame | None = None
         for frame in reader.frames():
             last = frame

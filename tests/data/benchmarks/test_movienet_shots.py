@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 import torch
 
@@ -13,6 +15,7 @@ from movierep.data.benchmarks.movienet_shots import write_shots_folder
 from movierep.data.shot_images import ShotImages
 from movierep.errors import UserError
 from movierep.features.shot_features import extract_shot_features
+from movierep.features.shot_store import ShotFeatureStore, write_shot_features
 from movierep.models.vit import ViT, ViTConfig
 
 
@@ -68,3 +71,30 @@ def test_missing_keyframe_is_a_user_error(tiny_corpus: Path, tmp_path: Path) -> 
         (root / "scene318" / sub / f"{imdb}.txt").write_text(text)
     with pytest.raises(UserError, match=r"shot_0000_img_0\.jpg"):
         write_shots_folder(root, [imdb], tmp_path / "shots")
+
+
+def test_extracted_shot_features_keep_whole_movies_per_row_group(
+    tiny_corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # row groups of one movie each (every movie is longer than 1 row): the layout shows
+    monkeypatch.setattr(
+        "movierep.features.shot_features.write_shot_features",
+        functools.partial(write_shot_features, rows_per_group=1),
+    )
+    root = tiny_corpus / "movienet"
+    ids = load_split318(root)["all"]
+    out = write_shots_folder(root, ids, tmp_path / "shots")
+    torch.manual_seed(0)
+    vit = ViT(ViTConfig(image_size=(16, 32), patch_size=8, width=32, layers=1, heads=1,
+                        output_dim=8))  # fmt: skip
+    feats = tmp_path / "feats" / "shot_features.parquet"
+    extract_shot_features(vit, out, feats, device="cpu", show_progress=False)
+    file = pq.ParquetFile(feats)
+    groups = [
+        set(file.read_row_group(g, columns=["movie_id"]).column(0).to_pylist())
+        for g in range(file.metadata.num_row_groups)
+    ]
+    assert groups == [{imdb} for imdb in sorted(ids)]  # each movie whole, in its own group
+    store = ShotFeatureStore(feats)
+    for imdb in ids:
+        assert store.num_shots(imdb) == len(load_movienet_movie(root, imdb).shots)
